@@ -1,0 +1,1 @@
+"""Benchmark and training-set loaders, prompt templates and the benchmark registry."""

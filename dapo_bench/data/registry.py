@@ -1,0 +1,130 @@
+"""The benchmark registry: a name -> how to load it, what kind of grading it needs.
+
+A benchmark loads from an HF dataset id, a local JSONL file, or a data directory laid out like
+``shared/data`` (one folder per benchmark). Loaders return :class:`Problem` records whose ``id``
+is stable across runs (it keys per-sample records and resumption).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dapo_bench.errors import UserInputError
+
+DATA_DIR_ENV = "DAPO_BENCH_DATA"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark item. ``gold`` is the reference answer for math; code problems keep their
+    tests and entry point in ``extra``."""
+
+    id: str
+    question: str
+    gold: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Loader = Callable[[Path], list[Problem]]
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    kind: Literal["math", "code"]
+    folder: str  # folder name inside a data directory
+    files: tuple[str, ...]  # candidate file names inside that folder, first found wins
+    load_file: Loader  # parses one local JSONL file
+    hf_id: str | None = None
+    hf_split: str = "test"
+    expected_size: int | None = None
+    description: str = ""
+    load_hf: Callable[[str, str], list[Problem]] | None = None
+
+
+REGISTRY: dict[str, BenchmarkSpec] = {}
+
+
+def register(spec: BenchmarkSpec) -> BenchmarkSpec:
+    if spec.name in REGISTRY:
+        raise ValueError(f"benchmark {spec.name!r} registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _ensure_loaded() -> None:
+    """Import the modules that register benchmarks (kept out of import time of this module)."""
+    import importlib
+
+    for module in ("dapo_bench.data.math_benchmarks", "dapo_bench.data.code_benchmarks",
+                   "dapo_bench.toy.task"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def get_benchmark(name: str) -> BenchmarkSpec:
+    _ensure_loaded()
+    if name not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY))
+        raise UserInputError(f"unknown benchmark {name!r}; registered: {known}")
+    return REGISTRY[name]
+
+
+def benchmark_names(kind: str | None = None) -> list[str]:
+    _ensure_loaded()
+    return sorted(n for n, s in REGISTRY.items() if kind is None or s.kind == kind)
+
+
+def default_data_dir() -> Path | None:
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value) if value else None
+
+
+def resolve_source(spec: BenchmarkSpec, source: str | Path | None,
+                   data_dir: str | Path | None) -> Path | str:
+    """Where to load ``spec`` from: an explicit file, a data directory, or the HF hub id."""
+    if source is not None and Path(source).is_file():
+        return Path(source)
+    directory = Path(source) if source is not None and Path(source).is_dir() else (
+        Path(data_dir) if data_dir is not None else default_data_dir())
+    if directory is not None:
+        for base in (directory / spec.folder, directory):
+            for name in spec.files:
+                if (base / name).is_file():
+                    return base / name
+        raise UserInputError(
+            f"no data for benchmark {spec.name!r} in {directory}: expected "
+            f"{spec.folder}/{spec.files[0]}")
+    if source is not None:
+        return str(source)  # an HF dataset id
+    if spec.hf_id is None:
+        raise UserInputError(f"benchmark {spec.name!r} has no hub dataset; pass --data-dir")
+    return spec.hf_id
+
+
+def load_benchmark(name: str, source: str | Path | None = None,
+                   data_dir: str | Path | None = None, limit: int | None = None
+                   ) -> list[Problem]:
+    spec = get_benchmark(name)
+    where = resolve_source(spec, source, data_dir)
+    if isinstance(where, Path):
+        problems = spec.load_file(where)
+    else:
+        if spec.load_hf is None:
+            raise UserInputError(f"benchmark {name!r} cannot load from the hub; pass --data-dir")
+        try:
+            problems = spec.load_hf(where, spec.hf_split)
+        except Exception as exc:  # network, auth or missing dataset: one clear line
+            raise UserInputError(
+                f"could not load {name!r} from the hub ({where}): {type(exc).__name__}; "
+                f"without hub access pass --data-dir DIR (or set {DATA_DIR_ENV})") from exc
+    if not problems:
+        raise UserInputError(f"benchmark {name!r} loaded from {where} holds no problems")
+    return problems[:limit] if limit is not None else problems

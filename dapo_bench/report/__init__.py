@@ -1,0 +1,1 @@
+"""Results schema and store, delta tables, regression checks, plots."""

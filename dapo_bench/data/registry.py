@@ -39,6 +39,7 @@ class BenchmarkSpec:
     folder: str  # folder name inside a data directory
     files: tuple[str, ...]  # candidate file names inside that folder, first found wins
     load_file: Loader  # parses one local JSONL file
+    default_template: str = "qwen-cot"  # prompt template name (dapo_bench.data.templates)
     hf_id: str | None = None
     hf_split: str = "test"
     expected_size: int | None = None

@@ -1,0 +1,1 @@
+"""Graders: math answer equivalence and code verdicts from the sandbox."""

@@ -1,0 +1,14 @@
+"""The verdict record every grader returns, so evaluation and the pipeline treat math and code
+alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SampleGrade:
+    correct: bool
+    extracted: str | None  # the answer (math) or program (code) the grader judged
+    verdict: str  # math: "correct" | "wrong" | "timeout"; code: pass | fail | timeout | memory | error
+    detail: str | None = None  # which rule decided (math) or the failing test (code)

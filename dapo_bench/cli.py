@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from rich.table import Table
 
 from dapo_bench.errors import UserInputError
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+# Wide fallback when stdout is not a terminal, so piped tables and logs do not wrap.
+_WIDTH = shutil.get_terminal_size((160, 24)).columns
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 
 class _Group(click.Group):

@@ -53,7 +53,8 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(p, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+        raise DataError(p, f"invalid JSON: {exc.msg} (column {exc.colno})",
+                        line=exc.lineno) from exc
 
 
 def iter_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = False

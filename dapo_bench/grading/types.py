@@ -10,5 +10,6 @@ from dataclasses import dataclass
 class SampleGrade:
     correct: bool
     extracted: str | None  # the answer (math) or program (code) the grader judged
-    verdict: str  # math: "correct" | "wrong" | "timeout"; code: pass | fail | timeout | memory | error
+    # math: correct / wrong / timeout; code: pass / fail / timeout / memory / error
+    verdict: str
     detail: str | None = None  # which rule decided (math) or the failing test (code)

@@ -76,7 +76,8 @@ def paper_results() -> list[BenchmarkResult]:
                     key = (model, benchmark)
                     prior = results.get(key)
                     if prior is not None and prior.value != value:
-                        raise ValueError(f"paper tables disagree on {key}: {prior.value} vs {value}")
+                        raise ValueError(f"paper tables disagree on {key}: "
+                                         f"{prior.value} vs {value}")
                     sampling = {"temperature": 0.0, "decoding": "greedy"}
                     results[key] = BenchmarkResult(
                         model=model, benchmark=benchmark, metrics={"accuracy": value},

@@ -1,0 +1,56 @@
+"""Run DAPO stages in order, one iteration after another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from dapo_bench.config import Recipe
+from dapo_bench.errors import UserInputError
+from dapo_bench.pipeline import advantages, critic, mc, policy, ref_logps, rollouts, states
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import STAGES, Manifest, RunDir
+
+STAGE_FUNCTIONS: dict[str, Callable[[StageContext], Manifest]] = {
+    "rollouts": rollouts.run, "states": states.run, "mc": mc.run, "critic": critic.run,
+    "advantages": advantages.run, "ref_logps": ref_logps.run, "policy": policy.run,
+}
+console = Console(stderr=True)
+
+
+def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None = None
+              ) -> Manifest:
+    if stage not in STAGE_FUNCTIONS:
+        raise UserInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    if stage == "policy":
+        manifest = policy.run(ctx, step_hook=step_hook)
+    else:
+        manifest = STAGE_FUNCTIONS[stage](ctx)
+    label = f"iter {ctx.iteration} {stage}" + (f" [{ctx.variant}]" if ctx.variant else "")
+    console.print(f"[green]done[/] {label}: {manifest.summary}", highlight=False)
+    return manifest
+
+
+def run_iteration(ctx: StageContext, stages: tuple[str, ...] = STAGES,
+                  step_hook: policy.StepHook | None = None) -> None:
+    try:
+        for stage in stages:
+            if stage == "advantages":
+                ctx.close()  # the generator's memory goes back before training starts
+            run_stage(ctx, stage, step_hook)
+    finally:
+        ctx.close()
+
+
+def run_all(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
+            step_hook: policy.StepHook | None = None) -> RunDir:
+    """Every stage of every iteration of ``recipe`` in ``run_dir``; finished stages are
+    skipped, interrupted ones resume."""
+    run = RunDir(run_dir)
+    run.bind_recipe(recipe)
+    for iteration in range(1, recipe.iterations + 1):
+        run_iteration(StageContext(run, recipe, iteration, progress=progress),
+                      step_hook=step_hook)
+    return run

@@ -1,0 +1,84 @@
+"""What every stage is handed: the run, the recipe, the iteration and shared resources.
+
+The generator (a vLLM engine costs tens of seconds to start) is created once per model and
+shared by the rollout and Monte-Carlo stages of an iteration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dapo_bench.config import Recipe
+from dapo_bench.data.registry import Problem, load_benchmark
+from dapo_bench.errors import UserInputError
+from dapo_bench.pipeline.runner import Manifest, RunDir
+
+VARIANT_STAGES = ("advantages", "ref_logps", "policy")
+
+
+@dataclass
+class StageContext:
+    run: RunDir
+    recipe: Recipe
+    iteration: int
+    progress: bool = True
+    # Name of an advantage variant ("" for the recipe's own): the stages from advantages on
+    # write to "<stage>-<variant>" and share everything upstream with the main line.
+    variant: str = ""
+    _generator: Any = field(default=None, repr=False)
+    _generator_model: str | None = field(default=None, repr=False)
+    _problems: list[Problem] | None = field(default=None, repr=False)
+
+    @property
+    def reference_model(self) -> str:
+        """pi_ref of this iteration: the base model, then the previous iteration's policy."""
+        if self.iteration == 1:
+            return self.recipe.base_model
+        self.run.require(self.iteration - 1, "policy")
+        return str(self.run.stage_dir(self.iteration - 1, "policy") / "model")
+
+    @property
+    def reference_fingerprint(self) -> str:
+        if self.iteration == 1:
+            return f"base:{self.recipe.base_model}"
+        return self.run.require(self.iteration - 1, "policy").fingerprint
+
+    def _name(self, stage: str) -> str:
+        return f"{stage}-{self.variant}" if self.variant and stage in VARIANT_STAGES else stage
+
+    def dir(self, stage: str) -> Path:
+        return self.run.stage_dir(self.iteration, self._name(stage))
+
+    def manifest(self, stage: str) -> Manifest | None:
+        return self.run.manifest(self.iteration, self._name(stage))
+
+    def require(self, stage: str) -> Manifest:
+        return self.run.require(self.iteration, self._name(stage))
+
+    def problems(self) -> list[Problem]:
+        if self._problems is None:
+            problems = load_benchmark(self.recipe.train_benchmark, self.recipe.train_data,
+                                      limit=self.recipe.rollout.limit_problems)
+            if not problems:
+                raise UserInputError(f"training set {self.recipe.train_benchmark!r} is empty")
+            self._problems = problems
+        return self._problems
+
+    def generator(self) -> Any:
+        model = self.reference_model
+        if self._generator is None or self._generator_model != model:
+            self.close()
+            from dapo_bench.generation import make_generator
+
+            self._generator = make_generator(
+                model, backend=self.recipe.backend, dtype=self.recipe.dtype,
+                seed=self.recipe.seed, tensor_parallel_size=self.recipe.tensor_parallel_size)
+            self._generator_model = model
+        return self._generator
+
+    def close(self) -> None:
+        if self._generator is not None:
+            self._generator.close()
+            self._generator, self._generator_model = None, None

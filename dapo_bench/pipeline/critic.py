@@ -1,0 +1,174 @@
+"""Stage 4, the critic V_phi(s): a causal-LM backbone and a scalar head read at the state's
+last token through a sigmoid, trained with binary cross-entropy against soft MC targets.
+
+Saved as a checkpoint directory: the backbone (``save_pretrained``), its tokenizer, and
+``value_head.safetensors``; :meth:`ValueModel.from_pretrained` reloads it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.shared_forward import last_hidden_shared
+from dapo_bench.pipeline.tokens import encode_piece, encode_state
+
+STAGE = "critic"
+HEAD_FILE = "value_head.safetensors"
+
+
+class ValueModel(nn.Module):
+    """Backbone + linear value head; ``forward`` returns logits (apply sigmoid for V)."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.config.hidden_size, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    @classmethod
+    def from_backbone(cls, path: str, dtype: torch.dtype = torch.float32) -> ValueModel:
+        from transformers import AutoModel
+
+        return cls(AutoModel.from_pretrained(path, dtype=dtype))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32) -> ValueModel:
+        model = cls.from_backbone(str(path), dtype)
+        model.head.load_state_dict(load_file(str(Path(path) / HEAD_FILE)))
+        return model
+
+    def save_pretrained(self, path: str | Path) -> None:
+        self.backbone.save_pretrained(path)
+        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()},
+                  str(Path(path) / HEAD_FILE))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask
+                               ).last_hidden_state
+        last = attention_mask.sum(dim=1) - 1
+        picked = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        return self.head(picked.to(self.head.weight.dtype)).squeeze(-1)
+
+    def action_values(self, state: list[int], actions: list[list[int]]) -> torch.Tensor:
+        """V(s + a_i) for each action, computing the state once."""
+        hidden = last_hidden_shared(self.backbone, state, actions)
+        return torch.sigmoid(self.head(hidden.to(self.head.weight.dtype)).squeeze(-1))
+
+
+def bce_soft(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCE against soft targets in [0, 1]. Integer or bool targets are refused: casting MC
+    values to bool silently turns 0.25 into 1 and inflates the critic's accuracy."""
+    if not targets.is_floating_point():
+        raise TypeError(f"critic targets must be float MC values, got {targets.dtype}")
+    return nn.functional.binary_cross_entropy_with_logits(logits.float(), targets.float())
+
+
+class _CriticCollator:
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, : len(row["input_ids"])] = torch.tensor(row["input_ids"])
+            mask[i, : len(row["input_ids"])] = 1
+        targets = torch.tensor([r["target"] for r in rows], dtype=torch.float32)
+        return {"input_ids": ids, "attention_mask": mask, "targets": targets}
+
+
+def _trainer_class() -> type:
+    from transformers import Trainer
+
+    class CriticTrainer(Trainer):
+        """Trainer whose loss is BCE of the value head against soft MC targets."""
+
+        def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor],
+                         return_outputs: bool = False, **kwargs: Any) -> Any:
+            targets = inputs.pop("targets")
+            logits = model(**inputs)
+            loss = bce_soft(logits, targets)
+            return (loss, logits) if return_outputs else loss
+
+    return CriticTrainer
+
+
+def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: int,
+                       epochs: float, seed: int, weight_decay: float, warmup_ratio: float,
+                       bf16: bool, max_grad_norm: float = 1.0, save_steps: int = 500) -> Any:
+    """TrainingArguments with a global batch made of micro-batches times accumulation."""
+    from transformers import TrainingArguments
+
+    micro = max(1, min(micro_batch, global_batch))
+    return TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=micro,
+        gradient_accumulation_steps=max(1, math.ceil(global_batch / micro)), learning_rate=lr,
+        num_train_epochs=epochs, seed=seed, data_seed=seed, weight_decay=weight_decay,
+        warmup_ratio=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
+        remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available())
+
+
+def run(ctx: StageContext) -> Manifest:
+    mc = ctx.require("mc")
+    cfg = ctx.recipe.critic
+    init = cfg.init or ctx.reference_model
+    fp = fingerprint(STAGE, {"critic": cfg, "seed": ctx.recipe.seed, "init": init}, [mc])
+    found = ctx.manifest(STAGE)
+    if found is not None and found.fingerprint == fp:
+        return found
+    directory = ctx.dir(STAGE)
+    log = StageLog(directory, fp)
+    log.open()
+    from transformers import AutoTokenizer, set_seed
+
+    set_seed(ctx.recipe.seed)
+    tokenizer = AutoTokenizer.from_pretrained(init)
+    records = read_items(ctx.dir("mc"))
+    rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
+             "target": float(r["mc"])} for r in records]
+    model = ValueModel.from_backbone(init)
+    args = training_arguments(directory / "checkpoints", lr=cfg.lr, global_batch=cfg.batch_size,
+                              micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
+                              seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,
+                              warmup_ratio=cfg.warmup_ratio, bf16=cfg.bf16)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=rows,
+                               data_collator=_CriticCollator(tokenizer.pad_token_id or 0))
+    trainer.train(resume_from_checkpoint=_last_checkpoint(directory / "checkpoints"))
+    model_dir = directory / "model"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    summary = {"states": len(rows), "steps": trainer.state.global_step,
+               "first_loss": losses[0] if losses else None,
+               "last_loss": losses[-1] if losses else None}
+    (directory / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    return log.finish(STAGE, summary)
+
+
+def _last_checkpoint(directory: Path) -> str | None:
+    if not directory.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(directory))
+
+
+@torch.no_grad()
+def score_actions(model: ValueModel, tokenizer: Any, prompt: str, steps: list[str],
+                  actions: list[str], max_length: int) -> list[float]:
+    state = encode_state(tokenizer, prompt, steps, max_length)
+    ids = [encode_piece(tokenizer, a) for a in actions]
+    return model.action_values(state, ids).tolist()

@@ -1,0 +1,66 @@
+"""Stage 3, Monte-Carlo values: n_completions continuations per state from the completer.
+
+MC(s) is the fraction graded correct. The first step of each continuation is a candidate action
+of the state; we record whether it ended the solution and whether its completion was correct.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.sampling import chunked, sample_texts, stage_progress
+from dapo_bench.pipeline.steps import first_step
+
+STAGE = "mc"
+
+
+def run(ctx: StageContext) -> Manifest:
+    states_manifest = ctx.require("states")
+    cfg, recipe = ctx.recipe.mc, ctx.recipe
+    fp = fingerprint(STAGE, {"mc": cfg, "seed": recipe.seed, "template": recipe.template},
+                     [states_manifest, ctx.reference_fingerprint])
+    found = ctx.manifest(STAGE)
+    if found is not None and found.fingerprint == fp:
+        return found
+    log = StageLog(ctx.dir(STAGE), fp)
+    done = log.open()
+    states = read_items(ctx.dir("states"))
+    pending = [s for s in states if s["id"] not in done]
+    by_id = {p.id: p for p in ctx.problems()}
+    from dapo_bench.grading import grade_responses
+
+    sep = recipe.states.separator
+    with log.appender() as out, stage_progress(ctx, "Monte-Carlo", len(states),
+                                               len(states) - len(pending)) as advance:
+        for chunk in chunked(pending, cfg.chunk_size):
+            prompts = [s["prompt"] + "".join(s["steps"]) for s in chunk]
+            texts = sample_texts(ctx, prompts, n=cfg.n_completions, temperature=cfg.temperature,
+                                 top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                                 seed_keys=[f"mc:{s['id']}" for s in chunk])
+            problems = [by_id[s["problem_id"]] for s in chunk for _ in range(cfg.n_completions)]
+            solutions = ["".join(s["steps"]) + t for s, group in zip(chunk, texts, strict=True)
+                         for t in group]
+            grades = grade_responses(recipe.train_benchmark, problems, solutions,
+                                     progress=False)
+            for j, state in enumerate(chunk):
+                record = _record(state, texts[j],
+                                 grades[j * cfg.n_completions:(j + 1) * cfg.n_completions], sep)
+                out.write(record)
+                done[state["id"]] = record
+                advance(1)
+    values = [r["mc"] for r in done.values()]
+    summary = {"states": len(values), "mean_mc": sum(values) / max(len(values), 1),
+               "mc_zero": sum(v == 0 for v in values), "mc_one": sum(v == 1 for v in values)}
+    return log.finish(STAGE, summary)
+
+
+def _record(state: dict[str, Any], continuations: list[str], grades: list[Any], sep: str
+            ) -> dict[str, Any]:
+    completions = []
+    for text, grade in zip(continuations, grades, strict=True):
+        action, terminal = first_step(text, sep)
+        completions.append({"action": action, "terminal": terminal, "correct": grade.correct})
+    mc = sum(c["correct"] for c in completions) / len(completions)
+    return {**state, "mc": mc, "completions": completions}

@@ -1,0 +1,55 @@
+"""Stage 6, reference log-probs: log pi_ref(a|s) summed over each action's tokens.
+
+pi_ref is fixed within an iteration, so these are computed once and stored; policy training
+then holds one model, not two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.sampling import stage_progress
+from dapo_bench.pipeline.shared_forward import action_logps_shared
+from dapo_bench.pipeline.tokens import encode_piece, encode_state
+
+STAGE = "ref_logps"
+
+
+def load_lm(path: str, dtype: str = "float32") -> Any:
+    from transformers import AutoModelForCausalLM
+
+    torch_dtype = getattr(torch, dtype) if torch.cuda.is_available() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+    return model.cuda() if torch.cuda.is_available() else model
+
+
+def run(ctx: StageContext) -> Manifest:
+    advantages = ctx.require("advantages")
+    max_length = ctx.recipe.policy.max_length
+    fp = fingerprint(STAGE, {"max_length": max_length, "dtype": ctx.recipe.dtype},
+                     [advantages, ctx.reference_fingerprint])
+    found = ctx.manifest(STAGE)
+    if found is not None and found.fingerprint == fp:
+        return found
+    log = StageLog(ctx.dir(STAGE), fp)
+    done = log.open()
+    items = read_items(ctx.dir("advantages"))
+    pending = [it for it in items if it["id"] not in done]
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ctx.reference_model)
+    model = load_lm(ctx.reference_model, ctx.recipe.dtype).eval()
+    with torch.no_grad(), log.appender() as out, stage_progress(
+            ctx, "reference log-probs", len(items), len(items) - len(pending)) as advance:
+        for item in pending:
+            state = encode_state(tokenizer, item["prompt"], item["steps"], max_length)
+            actions = [encode_piece(tokenizer, a["text"]) for a in item["actions"]]
+            logps = action_logps_shared(model, state, actions).tolist()
+            out.write({"id": item["id"], "ref_logps": logps})
+            advance(1)
+    return log.finish(STAGE, {"states": len(items),
+                              "pairs": sum(len(it["actions"]) for it in items)})

@@ -1,0 +1,81 @@
+"""Stage 1, rollouts: n_samples solutions per training problem, graded, n_select kept.
+
+Kept solutions are as balanced between correct and wrong as the samples allow, chosen by a
+generator seeded with the recipe seed and the problem id, so a rerun keeps the same ones.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from dapo_bench.data.registry import Problem
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint
+from dapo_bench.pipeline.sampling import chunked, format_prompts, sample_texts, stage_progress
+
+STAGE = "rollouts"
+
+
+def select_balanced(correct: list[bool], n_select: int, rng: random.Random) -> list[int]:
+    """Indices of up to ``n_select`` samples, half correct and half wrong where possible."""
+    right = [i for i, ok in enumerate(correct) if ok]
+    wrong = [i for i, ok in enumerate(correct) if not ok]
+    rng.shuffle(right)
+    rng.shuffle(wrong)
+    n_right = min(len(right), max(n_select // 2, n_select - len(wrong)))
+    n_wrong = min(len(wrong), n_select - n_right)
+    return sorted(right[:n_right] + wrong[:n_wrong])
+
+
+def run(ctx: StageContext) -> Manifest:
+    recipe, cfg = ctx.recipe, ctx.recipe.rollout
+    fp = fingerprint(STAGE, {"rollout": cfg, "template": recipe.template, "seed": recipe.seed,
+                             "benchmark": recipe.train_benchmark, "data": recipe.train_data},
+                     [ctx.reference_fingerprint])
+    directory = ctx.dir(STAGE)
+    found = ctx.manifest(STAGE)
+    if found is not None and found.fingerprint == fp:
+        return found
+    log = StageLog(directory, fp)
+    done = log.open()
+    problems = ctx.problems()
+    pending = [p for p in problems if p.id not in done]
+    from dapo_bench.grading import grade_responses
+
+    with log.appender() as out, stage_progress(ctx, "rollouts", len(problems),
+                                               len(problems) - len(pending)) as advance:
+        for chunk in chunked(pending, cfg.chunk_size):
+            prompts = format_prompts(ctx, [p.question for p in chunk])
+            texts = sample_texts(ctx, prompts, n=cfg.n_samples, temperature=cfg.temperature,
+                                 top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                                 seed_keys=[f"rollout:{p.id}" for p in chunk])
+            flat_problems = [p for p in chunk for _ in range(cfg.n_samples)]
+            flat_texts = [t for group in texts for t in group]
+            grades = grade_responses(recipe.train_benchmark, flat_problems, flat_texts,
+                                     progress=False)
+            for j, problem in enumerate(chunk):
+                record = _record(problem, prompts[j], texts[j],
+                                 grades[j * cfg.n_samples:(j + 1) * cfg.n_samples],
+                                 cfg.n_select, recipe.seed)
+                out.write(record)
+                done[problem.id] = record
+                advance(1)
+    items = list(done.values())
+    n_samples = sum(len(r["samples"]) for r in items)
+    n_correct = sum(s["correct"] for r in items for s in r["samples"])
+    summary = {"problems": len(items), "samples": n_samples,
+               "sample_accuracy": n_correct / max(n_samples, 1),
+               "selected": sum(len(r["selected"]) for r in items),
+               "selected_correct": sum(r["samples"][i]["correct"] for r in items
+                                       for i in r["selected"])}
+    return log.finish(STAGE, summary)
+
+
+def _record(problem: Problem, prompt: str, texts: list[str], grades: list[Any], n_select: int,
+            seed: int) -> dict[str, Any]:
+    correct = [g.correct for g in grades]
+    selected = select_balanced(correct, n_select, random.Random(f"{seed}:{problem.id}"))
+    return {"id": problem.id, "prompt": prompt,
+            "samples": [{"text": t, "correct": ok} for t, ok in zip(texts, correct, strict=True)],
+            "selected": selected}

@@ -1,0 +1,128 @@
+"""Stage bookkeeping: run directories, manifests, resumable per-item logs.
+
+A stage writes into ``<run>/iter<k>/<stage>/``. While it runs, items are appended to
+``items.jsonl`` (one record per finished item, keyed by a stable id) next to ``partial.json``,
+which holds the stage's fingerprint. It ends by atomically writing ``manifest.json``. A stage is
+skipped when its manifest's fingerprint (config hash plus the fingerprints of its inputs)
+matches; a partial log with the same fingerprint is resumed; anything else is discarded.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dapo_bench.config import Recipe, config_hash
+from dapo_bench.errors import UserInputError
+from dapo_bench.jsonio import JsonlAppender, atomic_write_json, iter_jsonl, read_json
+
+STAGES = ("rollouts", "states", "mc", "critic", "advantages", "ref_logps", "policy")
+ITEMS = "items.jsonl"
+MANIFEST = "manifest.json"
+PARTIAL = "partial.json"
+RECIPE_COPY = "recipe.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    stage: str
+    fingerprint: str
+    summary: dict[str, Any]
+
+    @staticmethod
+    def read(path: Path) -> Manifest | None:
+        if not path.is_file():
+            return None
+        data = read_json(path)
+        return Manifest(stage=data["stage"], fingerprint=data["fingerprint"],
+                        summary=data.get("summary", {}))
+
+
+class RunDir:
+    """One DAPO run: a recipe and, per iteration, one folder per stage."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def stage_dir(self, iteration: int, stage: str) -> Path:
+        return self.root / f"iter{iteration}" / stage
+
+    def manifest(self, iteration: int, stage: str) -> Manifest | None:
+        return Manifest.read(self.stage_dir(iteration, stage) / MANIFEST)
+
+    def require(self, iteration: int, stage: str) -> Manifest:
+        """The manifest of a finished earlier stage, or a clear error naming what to run."""
+        found = self.manifest(iteration, stage)
+        if found is None:
+            raise UserInputError(
+                f"stage '{stage}' of iteration {iteration} has not finished in {self.root}; "
+                f"run `dapo-bench train {stage} --run {self.root} --iteration {iteration}` "
+                f"(or `dapo-bench train all`) first")
+        return found
+
+    def bind_recipe(self, recipe: Recipe) -> None:
+        """Record the recipe in a new run dir; refuse a run dir made by another recipe."""
+        path = self.root / RECIPE_COPY
+        data = recipe.model_dump(mode="json")
+        if path.is_file():
+            stored = read_json(path)
+            if stored.get("name") != recipe.name:
+                raise UserInputError(
+                    f"{self.root} was made by recipe '{stored.get('name')}', not "
+                    f"'{recipe.name}'; use another --run directory")
+        atomic_write_json(path, data)
+
+    def recipe(self) -> Recipe:
+        path = self.root / RECIPE_COPY
+        if not path.is_file():
+            raise UserInputError(f"{self.root} is not a run directory (no {RECIPE_COPY}); "
+                                 f"start one with `dapo-bench train all --recipe FILE --run "
+                                 f"{self.root}`")
+        return Recipe.model_validate(read_json(path))
+
+
+class StageLog:
+    """The resumable item log of one stage execution."""
+
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        self.directory = directory
+        self.fingerprint = fingerprint
+        self.path = directory / ITEMS
+
+    def open(self) -> dict[str, dict[str, Any]]:
+        """Prepare the directory and return the items already finished under this fingerprint."""
+        partial = self.directory / PARTIAL
+        if partial.is_file() and read_json(partial).get("fingerprint") == self.fingerprint:
+            return {obj["id"]: obj for _, obj in iter_jsonl(self.path, tolerate_torn_tail=True)} \
+                if self.path.is_file() else {}
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        self.directory.mkdir(parents=True)
+        atomic_write_json(partial, {"fingerprint": self.fingerprint})
+        return {}
+
+    def appender(self) -> JsonlAppender:
+        return JsonlAppender(self.path)
+
+    def finish(self, stage: str, summary: dict[str, Any]) -> Manifest:
+        stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        atomic_write_json(self.directory / MANIFEST, {
+            "stage": stage, "fingerprint": self.fingerprint, "summary": summary,
+            "finished_at": stamp})
+        (self.directory / PARTIAL).unlink(missing_ok=True)
+        return Manifest(stage, self.fingerprint, summary)
+
+
+def fingerprint(stage: str, config: Any, inputs: Iterable[Manifest | str]) -> str:
+    """A stage's identity: its own config and the identities of what it reads."""
+    return config_hash(stage, config, [m.fingerprint if isinstance(m, Manifest) else m
+                                       for m in inputs])
+
+
+def read_items(directory: Path) -> list[dict[str, Any]]:
+    return [obj for _, obj in iter_jsonl(directory / ITEMS)] if (directory / ITEMS).is_file() \
+        else []

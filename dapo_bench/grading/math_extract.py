@@ -1,0 +1,120 @@
+"""Answer extraction from model responses (Qwen2.5-Math protocol, made stricter where it was lossy).
+
+Every function here is a linear scan of the text (no backtracking regexes), so extraction from a
+1 MB response is cheap enough to run in the parent process before any bounded worker is involved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE_RE = re.compile(r"\\[{}]|[{}]")
+_MINERVA_START = "final answer is $"
+_MINERVA_END = "$. I hope"
+_ANSWER_IS_RE = re.compile(r"(?:[Tt]he (?:final )?answer is|[Ff]inal [Aa]nswer(?: is)?)[:\s]*")
+# A number as GSM8K answers are written: sign, digits with thousands commas, decimals.
+_NUMBER_RE = re.compile(r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+_SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
+WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer
+
+
+@dataclass(frozen=True)
+class Extraction:
+    answer: str | None
+    how: str  # boxed | minerva | answer-is | last-number | whole | none
+
+
+def _match_braces(text: str, open_pos: int) -> int | None:
+    """Index of the brace closing the one at ``open_pos`` (escaped ``\\{``/``\\}`` skipped)."""
+    depth = 0
+    for m in _BRACE_RE.finditer(text, open_pos):
+        tok = m.group()
+        if len(tok) == 2:  # \{ or \}: literal braces, part of the content
+            continue
+        depth += 1 if tok == "{" else -1
+        if depth == 0:
+            return m.start()
+    return None
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last complete top-level ``\\boxed{...}`` / ``\\fbox{...}``.
+
+    Boxes nested inside a box belong to it; an unclosed box (a truncated generation) is not an
+    answer, so the last complete one before it counts. ``\\boxed 5`` (no braces) takes the token.
+    """
+    found: str | None = None
+    pos = 0
+    while True:
+        m = _BOX_RE.search(text, pos)
+        if m is None:
+            return found
+        i = m.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _match_braces(text, i)
+            if end is None:
+                return found  # unclosed: everything after it is inside it
+            content = text[i + 1:end]
+            if content.strip():
+                found = content
+            pos = end + 1
+        else:
+            token = re.match(r"[^\s$]+", text[i:i + 256])
+            if token and (i > m.end() or token.group()[0].isdigit()):
+                found = token.group()
+            pos = i
+
+
+def _answer_is(text: str) -> str | None:
+    last = None
+    for m in _ANSWER_IS_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    rest = text[last.end():]
+    end = _SENTENCE_END_RE.search(rest)
+    ans = (rest[:end.start()] if end else rest).strip().strip("$").strip()
+    return ans or None
+
+
+def last_number(text: str) -> str | None:
+    """The last number in ``text``, thousands commas removed (GSM8K convention)."""
+    last = None
+    for m in _NUMBER_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    return last.group().replace(",", "").rstrip(".") or None
+
+
+def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extraction:
+    """Find the final answer in a response.
+
+    Order: Minerva's "final answer is $X$. I hope it is correct"; the last complete box;
+    "The answer is X"; then, for numeric gold answers, the last number (as the Qwen toolkit does
+    for every benchmark); otherwise a short one-line response is taken whole.
+    """
+    text = response.replace("\u043a\u0438", "")  # a stray token some models emit (Qwen toolkit)
+    if _MINERVA_START in text and _MINERVA_END in text:
+        tail = text.split(_MINERVA_START, 1)[1]
+        ans = tail.split(_MINERVA_END, 1)[0].strip()
+        if ans:
+            return Extraction(ans, "minerva")
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return Extraction(boxed, "boxed")
+    said = _answer_is(text)
+    if said is not None:
+        return Extraction(said, "answer-is")
+    if numeric_fallback:
+        num = last_number(text)
+        if num is not None:
+            return Extraction(num, "last-number")
+    stripped = text.strip()
+    if stripped and len(stripped) <= WHOLE_RESPONSE_MAX and "\n" not in stripped:
+        return Extraction(stripped, "whole")
+    return Extraction(None, "none")

@@ -1,0 +1,214 @@
+"""Symbolic equivalence of two scalar answers with sympy, LaTeX parsed by latex2sympy2_extended.
+
+Imported only inside the bounded grading workers (and by tests): it is the one place where model
+text meets sympy. latex2sympy2_extended builds expressions from its ANTLR grammar, but it turns
+number tokens into sympy numbers through ``sympy.Number(str)``, which is ``sympify`` of the
+token; the converter below replaces those two entry points with constructors that read digits
+only, so no string from a response ever reaches ``sympify``/``parse_expr``/``eval``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+from latex2sympy2_extended import latex2sympy2 as _l2s
+from sympy import Basic, Float, I, Integer, Rational, Symbol
+from sympy.core.relational import Relational
+
+MAX_PARSE_LEN = 1500  # longer answers are compared as strings only
+MAX_NESTING = 60  # deeper bracket nesting is not parsed (the ANTLR parser recurses)
+MAX_NODES = 3000
+MAX_INT_DIGITS = 400
+MAX_FACTORIAL = 2000
+MAX_EXPONENT = 10_000
+_CONFIG = _l2s.ConversionConfig(lowercase_symbols=False)
+_NUMBER_TOKEN = re.compile(r"[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?")
+_POINTS = ((Rational(7, 5), Rational(13, 7), Rational(5, 11), Rational(17, 6)),
+           (Rational(23, 9), Rational(3, 13), Rational(29, 10), Rational(8, 17)),
+           (Rational(11, 16), Rational(31, 7), Rational(19, 13), Rational(2, 3)))
+
+
+class UnsafeInput(ValueError):
+    """Raised instead of handing a non-numeric string to sympy's string parser."""
+
+
+def safe_number(text: str) -> sympy.Number:
+    """A sympy number from a grammar NUMBER token, built without ``sympify``."""
+    t = text.replace(",", "").replace(" ", "")
+    if not t or not _NUMBER_TOKEN.fullmatch(t) or not re.search(r"\d", t):
+        raise UnsafeInput(f"not a number token: {text[:40]!r}")
+    if t.isdigit():
+        if len(t) > MAX_INT_DIGITS:
+            raise UnsafeInput("integer too long")
+        return Integer(int(t))
+    mantissa, _, exp = t.lower().partition("e")
+    if exp and abs(int(exp)) > MAX_INT_DIGITS:
+        raise UnsafeInput("exponent too large")
+    return Float(t, max(15, len(mantissa)))
+
+
+def _safe_convert_number(number: str) -> sympy.Number:
+    if "," in number and number.startswith("0"):  # "0,5": a decimal comma, as upstream reads it
+        number = number.replace(",", ".")
+    return safe_number(number)
+
+
+if not (hasattr(_l2s, "convert_number") and hasattr(_l2s._Latex2Sympy, "parse_number")):
+    raise ImportError("latex2sympy2_extended changed its number constructors; this grader "
+                      "guards those of version 1.11 (pin latex2sympy2_extended<1.12)")
+
+
+class _Converter(_l2s._Latex2Sympy):
+    def parse_number(self, text: str) -> sympy.Number:  # upstream: sympy.Number(text)
+        return safe_number(text)
+
+
+_l2s.convert_number = _safe_convert_number  # upstream: sympy.Number(text) via sympify
+
+
+def _nesting(s: str) -> int:
+    depth = best = 0
+    for ch in s:
+        if ch in "([{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return best
+
+
+def to_sympy(latex: str) -> Basic:
+    """Parse one normalised scalar answer; raises on anything unparsable or too large."""
+    if len(latex) > MAX_PARSE_LEN or _nesting(latex) > MAX_NESTING:
+        raise UnsafeInput("answer too long or too deeply nested to parse")
+    s = re.sub(r"(\d)[eE]([+-]?\d+)(?![\d.])", r"\1\\times10^{\2}", latex)
+    expr = _Converter(config=_CONFIG).parse(s)
+    if not isinstance(expr, Basic):
+        raise UnsafeInput("not a scalar expression")
+    _check_size(expr)
+    i = Symbol("i")
+    if i in expr.free_symbols:
+        expr = expr.subs(i, I)
+    return expr
+
+
+_BIG_FUNCTIONS = (sympy.factorial, sympy.factorial2, sympy.gamma, sympy.binomial)
+
+
+def _check_size(expr: Basic) -> None:
+    """Refuse expressions whose evaluation would explode (``10^{10^{10}}``, ``10^{99999}``,
+    ``1000000!``, huge integers). Post-order, so an exponent is known to be tame before it is
+    evaluated to judge the power above it."""
+    for count, node in enumerate(sympy.postorder_traversal(expr), start=1):
+        if count > MAX_NODES:
+            raise UnsafeInput("expression too large")
+        if isinstance(node, sympy.Integer) and abs(node.p).bit_length() > 4 * MAX_INT_DIGITS:
+            raise UnsafeInput("integer too large")
+        if isinstance(node, _BIG_FUNCTIONS) and any(
+                a.is_Number and abs(a) > MAX_FACTORIAL for a in node.args):
+            raise UnsafeInput("factorial too large")
+        if isinstance(node, sympy.Pow) and node.base.is_number and node.exp.is_number:
+            exponent = _to_complex(node.exp if node.exp.is_Number else node.exp.evalf(15))
+            if exponent is None or abs(exponent) > MAX_EXPONENT:
+                raise UnsafeInput("exponent too large")
+
+
+def _has_float(expr: Basic) -> bool:
+    return any(isinstance(n, Float) for n in sympy.preorder_traversal(expr))
+
+
+def _to_complex(value: Basic) -> complex | None:
+    try:
+        c = complex(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if c != c or abs(c) == float("inf"):
+        return None
+    return c
+
+
+def _numbers_close(x: complex, y: complex, tolerant: bool) -> bool:
+    """Relative 1e-4 with a decimal involved (the Qwen toolkit's tolerance); otherwise only the
+    rounding noise of a 30-digit evaluation."""
+    if tolerant:
+        return abs(x - y) <= 1e-4 * max(abs(x), abs(y))
+    return abs(x - y) <= 1e-15 * max(abs(x), abs(y)) + 1e-25
+
+
+def _evaluate(expr: Basic, subs: dict[Symbol, Basic]) -> complex | None:
+    try:
+        return _to_complex(expr.evalf(30, subs=subs))
+    except Exception:  # sympy raises many types on odd input
+        return None
+
+
+def _points(symbols: list[Symbol]) -> list[dict[Symbol, Basic]]:
+    return [{s: pts[k % len(pts)] + k // len(pts) for k, s in enumerate(symbols)}
+            for pts in _POINTS]
+
+
+def exprs_equal(pred: Basic, gold: Basic) -> bool:
+    """Value equality: exact for exact answers, relative 1e-4 when either side has a decimal.
+
+    Expressions with variables are compared at three fixed generic points (positive rationals,
+    so square roots and logarithms stay real), then by ``simplify`` when evaluation fails.
+    """
+    if isinstance(pred, Relational) or isinstance(gold, Relational):
+        return relations_equal(pred, gold)
+    try:
+        if pred == gold:
+            return True
+    except Exception:
+        pass
+    tolerant = _has_float(pred) or _has_float(gold)
+    symbols = sorted(pred.free_symbols | gold.free_symbols, key=lambda s: s.name)
+    undecided = False
+    for subs in (_points(symbols) if symbols else [{}]):
+        a, b = _evaluate(pred, subs), _evaluate(gold, subs)
+        if a is None or b is None:
+            undecided = True
+            break
+        if not _numbers_close(a, b, tolerant):
+            return False
+    if not undecided:
+        return True
+    try:
+        return bool(sympy.simplify(pred - gold) == 0)
+    except Exception:
+        return False
+
+
+def _difference(rel: Relational) -> Basic:
+    return rel.lhs - rel.rhs
+
+
+def relations_equal(pred: Basic, gold: Basic) -> bool:
+    """Equations match when ``lhs - rhs`` of one is a nonzero constant multiple of the other's;
+    inequalities when the multiple is positive (or negative with the direction flipped)."""
+    if not (isinstance(pred, Relational) and isinstance(gold, Relational)):
+        return False
+    flips = {sympy.StrictLessThan: sympy.StrictGreaterThan,
+             sympy.StrictGreaterThan: sympy.StrictLessThan,
+             sympy.LessThan: sympy.GreaterThan, sympy.GreaterThan: sympy.LessThan,
+             sympy.Eq: sympy.Eq, sympy.Ne: sympy.Ne}
+    same = type(pred) is type(gold)
+    flipped = flips.get(type(gold)) is type(pred)
+    if not (same or flipped):
+        return False
+    dp, dg = _difference(pred), _difference(gold)
+    symbols = sorted(dp.free_symbols | dg.free_symbols, key=lambda s: s.name)
+    ratios = []
+    for subs in (_points(symbols) if symbols else [{}]):
+        a, b = _evaluate(dp, subs), _evaluate(dg, subs)
+        if a is None or b is None or abs(b) < 1e-12:
+            return False
+        ratios.append(a / b)
+    r0 = ratios[0]
+    if abs(r0) < 1e-12 or any(abs(r - r0) > 1e-9 * max(1.0, abs(r0)) for r in ratios):
+        return False
+    if abs(r0.imag) > 1e-9:
+        return False
+    if isinstance(gold, (sympy.Eq, sympy.Ne)):
+        return True
+    return r0.real > 0 if same else r0.real < 0

@@ -96,6 +96,7 @@ class Recipe(_Section):
     dtype: str = "bfloat16"
     seed: int = 0
     tensor_parallel_size: int = 1
+    hf_batch_size: int = 64  # sequences per generate() call of the HF backend
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     states: StatesConfig = Field(default_factory=StatesConfig)
     mc: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
@@ -107,9 +108,14 @@ class Recipe(_Section):
 
 def config_hash(*parts: Any) -> str:
     """Stable hash of JSON-able parts (pydantic models are dumped first)."""
-    dumped = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts]
-    text = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
+    text = json.dumps(list(parts), sort_keys=True, ensure_ascii=False, default=_jsonable)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
@@ -150,6 +156,11 @@ def _resolve_paths(recipe: Recipe, base: Path) -> Recipe:
         candidate = base / value
         return str(candidate.resolve()) if candidate.exists() else value
 
+    from dapo_bench.toy.base import BUILTIN_PREFIX
+
     critic = recipe.critic.model_copy(update={"init": resolve(recipe.critic.init)})
+    if recipe.base_model.startswith(BUILTIN_PREFIX):
+        return recipe.model_copy(update={"train_data": resolve(recipe.train_data),
+                                         "critic": critic})
     return recipe.model_copy(update={"base_model": resolve(recipe.base_model),
                                      "train_data": resolve(recipe.train_data), "critic": critic})

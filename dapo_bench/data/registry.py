@@ -45,6 +45,8 @@ class BenchmarkSpec:
     expected_size: int | None = None
     description: str = ""
     load_hf: Callable[[str, str], list[Problem]] | None = None
+    # Problems the package makes itself (the toy task): used when no file or folder has them.
+    builtin: Callable[[], list[Problem]] | None = None
 
 
 REGISTRY: dict[str, BenchmarkSpec] = {}
@@ -88,9 +90,13 @@ def default_data_dir() -> Path | None:
     return Path(value) if value else None
 
 
+BUILTIN = "builtin"
+
+
 def resolve_source(spec: BenchmarkSpec, source: str | Path | None,
                    data_dir: str | Path | None) -> Path | str:
-    """Where to load ``spec`` from: an explicit file, a data directory, or the HF hub id."""
+    """Where to load ``spec`` from: an explicit file, a data directory, the package's own
+    problems (:data:`BUILTIN`), or the HF hub id."""
     if source is not None and Path(source).is_file():
         return Path(source)
     directory = Path(source) if source is not None and Path(source).is_dir() else (
@@ -100,11 +106,15 @@ def resolve_source(spec: BenchmarkSpec, source: str | Path | None,
             for name in spec.files:
                 if (base / name).is_file():
                     return base / name
+        if spec.builtin is not None and source is None:
+            return BUILTIN
         raise UserInputError(
             f"no data for benchmark {spec.name!r} in {directory}: expected "
             f"{spec.folder}/{spec.files[0]}")
     if source is not None:
         return str(source)  # an HF dataset id
+    if spec.builtin is not None:
+        return BUILTIN
     if spec.hf_id is None:
         raise UserInputError(f"benchmark {spec.name!r} has no hub dataset; pass --data-dir")
     return spec.hf_id
@@ -117,6 +127,8 @@ def load_benchmark(name: str, source: str | Path | None = None,
     where = resolve_source(spec, source, data_dir)
     if isinstance(where, Path):
         problems = spec.load_file(where)
+    elif where == BUILTIN and spec.builtin is not None:
+        problems = spec.builtin()
     else:
         if spec.load_hf is None:
             raise UserInputError(f"benchmark {name!r} cannot load from the hub; pass --data-dir")

@@ -35,7 +35,9 @@ class StageContext:
     def reference_model(self) -> str:
         """pi_ref of this iteration: the base model, then the previous iteration's policy."""
         if self.iteration == 1:
-            return self.recipe.base_model
+            from dapo_bench.toy.base import resolve_model
+
+            return resolve_model(self.recipe.base_model)
         self.run.require(self.iteration - 1, "policy")
         return str(self.run.stage_dir(self.iteration - 1, "policy") / "model")
 
@@ -74,7 +76,8 @@ class StageContext:
 
             self._generator = make_generator(
                 model, backend=self.recipe.backend, dtype=self.recipe.dtype,
-                seed=self.recipe.seed, tensor_parallel_size=self.recipe.tensor_parallel_size)
+                seed=self.recipe.seed, tensor_parallel_size=self.recipe.tensor_parallel_size,
+                batch_size=self.recipe.hf_batch_size)
             self._generator_model = model
         return self._generator
 

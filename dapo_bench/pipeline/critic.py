@@ -115,7 +115,7 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
         output_dir=str(out), per_device_train_batch_size=micro,
         gradient_accumulation_steps=max(1, math.ceil(global_batch / micro)), learning_rate=lr,
         num_train_epochs=epochs, seed=seed, data_seed=seed, weight_decay=weight_decay,
-        warmup_ratio=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
+        warmup_steps=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
         remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
         use_cpu=not torch.cuda.is_available())
@@ -146,6 +146,7 @@ def run(ctx: StageContext) -> Manifest:
                               warmup_ratio=cfg.warmup_ratio, bf16=cfg.bf16)
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows,
                                data_collator=_CriticCollator(tokenizer.pad_token_id or 0))
+    _quiet(trainer)
     trainer.train(resume_from_checkpoint=_last_checkpoint(directory / "checkpoints"))
     model_dir = directory / "model"
     model.save_pretrained(model_dir)
@@ -156,6 +157,14 @@ def run(ctx: StageContext) -> Manifest:
                "last_loss": losses[-1] if losses else None}
     (directory / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     return log.finish(STAGE, summary)
+
+
+def _quiet(trainer: Any) -> None:
+    """Drop the Trainer's stdout printer: stage summaries and ``train_log.json`` keep the
+    numbers, and progress bars stay readable."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
 
 
 def _last_checkpoint(directory: Path) -> str | None:

@@ -17,7 +17,7 @@ from torch import nn
 
 from dapo_bench.errors import UserInputError
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.critic import _last_checkpoint, training_arguments
+from dapo_bench.pipeline.critic import _last_checkpoint, _quiet, training_arguments
 from dapo_bench.pipeline.ref_logps import load_lm
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import action_logps_shared
@@ -112,6 +112,7 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
                                beta=cfg.beta, callbacks=[_Curve()])
     if step_hook is not None and not curve_path.exists():
         _log_point(curve_path, 0, step_hook(0, model))
+    _quiet(trainer)
     trainer.train(resume_from_checkpoint=_last_checkpoint(directory / "checkpoints"))
     if step_hook is not None and cfg.eval_every and trainer.state.global_step % cfg.eval_every:
         _log_point(curve_path, trainer.state.global_step,

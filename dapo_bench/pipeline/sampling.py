@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -24,12 +23,6 @@ T = TypeVar("T")
 def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
-
-
-def derived_seed(seed: int, key: str) -> int:
-    """A per-request seed from the run seed and a stable key (problem or state id)."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def load_tokenizer(model: str) -> Any:
@@ -55,12 +48,12 @@ def stop_strings(ctx: StageContext) -> list[str]:
 def sample_texts(ctx: StageContext, prompts: list[str], *, n: int, temperature: float,
                  top_p: float, max_new_tokens: int, seed_keys: list[str]) -> list[list[str]]:
     """``n`` completions per prompt from the iteration's reference policy."""
-    from dapo_bench.generation import SamplingParams
+    from dapo_bench.generation.base import SamplingParams, request_seed
 
     params = SamplingParams(n=n, temperature=temperature, top_p=top_p,
                             max_new_tokens=max_new_tokens, stop=stop_strings(ctx),
                             seed=ctx.recipe.seed)
-    seeds = [derived_seed(ctx.recipe.seed, key) for key in seed_keys]
+    seeds = [request_seed(ctx.recipe.seed, key) for key in seed_keys]
     outputs = ctx.generator().generate(prompts, params, seeds=seeds)
     return [[c.text for c in group] for group in outputs]
 

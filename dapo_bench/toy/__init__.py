@@ -1,0 +1,1 @@
+"""The embedded default: a synthetic multi-step arithmetic task and a tiny model for it."""

@@ -1,0 +1,44 @@
+"""Where the toy base model lives: shipped with the package, rebuilt on demand.
+
+The checkpoint in ``dapo_bench/toy/base_model/`` is the output of :func:`train_base` with the
+settings recorded in its ``sft_log.json`` (about 10 minutes on one CPU core). A checkout without
+it builds it once into the user's cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BUILTIN_PREFIX = "builtin:"
+TOY_BASE = "toy-base"
+SHIPPED = Path(__file__).resolve().parent / "base_model"
+SFT_SETTINGS = {"seed": 0, "n_examples": 32000, "epochs": 3, "batch_size": 64, "lr": 3e-3,
+                "shortcut_share": 0.6, "slip_share": 0.15}
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("DAPO_BENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")), "dapo-bench")
+    return Path(root)
+
+
+def toy_base_path(build: bool = True) -> Path:
+    """The shipped checkpoint, else a cached build (made now when ``build``)."""
+    if (SHIPPED / "model.safetensors").is_file():
+        return SHIPPED
+    cached = cache_dir() / TOY_BASE
+    if not (cached / "model.safetensors").is_file() and build:
+        from dapo_bench.toy.model import train_base
+
+        train_base(cached, **SFT_SETTINGS)
+    return cached
+
+
+def resolve_model(name: str) -> str:
+    """Turn ``builtin:toy-base`` into a checkpoint path; other names pass through."""
+    if not name.startswith(BUILTIN_PREFIX):
+        return name
+    if name[len(BUILTIN_PREFIX):] != TOY_BASE:
+        raise ValueError(f"unknown builtin model {name!r}; known: {BUILTIN_PREFIX}{TOY_BASE}")
+    return str(toy_base_path())

@@ -72,8 +72,11 @@ def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | No
 @click.option("--workers", type=int, default=None, help="Grading processes (default: cores).")
 @click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True,
               help="Seconds allowed per answer (math).")
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Code only: run model-written programs WITHOUT isolation. Only for machines "
+                   "where no sandbox works and the programs are trusted.")
 def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
-            workers: int | None, timeout_s: float) -> None:
+            workers: int | None, timeout_s: float, unsafe_no_sandbox: bool) -> None:
     """Grade RESPONSES.jsonl (rows with `id` and `response`) and print the accuracy."""
     from dapo_bench.data.registry import get_benchmark
 
@@ -83,7 +86,8 @@ def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
             from dapo_bench.grading.code import grade_samples_file
         except ImportError as exc:
             raise UserInputError(f"code grading is not available in this install: {exc}") from exc
-        grade_samples_file(responses, benchmark, data, out, workers=workers)
+        grade_samples_file(responses, benchmark, data, out, workers=workers,
+                           unsafe_no_sandbox=unsafe_no_sandbox)
         return
     correct, total, timeouts, target = grade_math_file(responses, benchmark, data, out,
                                                        workers, timeout_s)

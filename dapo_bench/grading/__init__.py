@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 
 def grade_responses(benchmark: str, problems: list[Problem], responses: list[str], *,
-                    workers: int | None = None, progress: bool = False) -> list[SampleGrade]:
+                    workers: int | None = None, progress: bool = False,
+                    unsafe_no_sandbox: bool = False) -> list[SampleGrade]:
     """Grade one response per problem with the grader the benchmark's kind calls for."""
     from dapo_bench.data.registry import get_benchmark
 
@@ -21,7 +22,7 @@ def grade_responses(benchmark: str, problems: list[Problem], responses: list[str
         from dapo_bench.grading.code import grade_code_responses
 
         return grade_code_responses(problems, responses, benchmark=benchmark, workers=workers,
-                                    progress=progress)
+                                    progress=progress, unsafe_no_sandbox=unsafe_no_sandbox)
     from dapo_bench.grading.math import grade_many
 
     pairs = []

@@ -25,7 +25,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserInputError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False,
+                              soft_wrap=True)
             sys.exit(2)
 
 

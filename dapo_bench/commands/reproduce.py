@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+SMOKE_EVAL_LIMIT = 50
 
 
 @click.command("reproduce")
@@ -20,7 +21,7 @@ REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
               help="Results root to write (default: <run>/results).")
 @click.option("--eval-limit", type=int, default=None,
-              help="Evaluate on the first N test problems (default: all 1,000; smoke: 200).")
+              help="Evaluate on the first N test problems (default: all 1,000; smoke: 50).")
 @click.option("--k", "sample_k", type=int, default=4, show_default=True,
               help="Samples per problem for the sampled (T=1) accuracy.")
 @click.option("--backend", type=click.Choice(["auto", "vllm", "hf"]), default=None,
@@ -48,9 +49,9 @@ def command(target: str, smoke: bool, recipe_file: Path | None, run_dir: Path | 
     run_dir = run_dir or Path("runs") / name
     results_dir = results_dir or run_dir / "results"
     if eval_limit is None and smoke:
-        eval_limit = 200
+        eval_limit = SMOKE_EVAL_LIMIT
     report = reproduce_toy(recipe, run_dir, results_dir, eval_limit=eval_limit,
-                           sample_k=sample_k, val_limit=100 if smoke else 200,
+                           sample_k=sample_k, val_limit=200,
                            progress=not no_progress)
     Console().print(report["markdown"], markup=False, highlight=False)
     Console().print(f"results: {results_dir} (report.md, summary.json, training_curve.png)")

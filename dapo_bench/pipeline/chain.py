@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from dapo_bench.config import Recipe
 from dapo_bench.errors import UserInputError
@@ -28,8 +29,9 @@ def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None =
         manifest = policy.run(ctx, step_hook=step_hook)
     else:
         manifest = STAGE_FUNCTIONS[stage](ctx)
-    label = f"iter {ctx.iteration} {stage}" + (f" [{ctx.variant}]" if ctx.variant else "")
-    console.print(f"[green]done[/] {label}: {manifest.summary}", highlight=False)
+    label = f"iter {ctx.iteration} {stage}" + (f" ({ctx.variant})" if ctx.variant else "")
+    console.print(f"[green]done[/] {escape(label)}: {escape(str(manifest.summary))}",
+                  highlight=False)
     return manifest
 
 

@@ -110,6 +110,8 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
 
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows, data_collator=_collate,
                                beta=cfg.beta, callbacks=[_Curve()])
+    if not cfg.eval_every:
+        step_hook = None
     if step_hook is not None and not curve_path.exists():
         _log_point(curve_path, 0, step_hook(0, model))
     _quiet(trainer)

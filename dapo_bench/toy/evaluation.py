@@ -76,7 +76,8 @@ def evaluate_model(store: ResultsStore, name: str, model_path: str, benchmark: s
         return
     from dapo_bench.generation import make_generator
 
-    with make_generator(model_path, backend=backend, dtype="float32", seed=seed) as generator:
+    with make_generator(model_path, backend=backend, dtype="float32", seed=seed,
+                        batch_size=256) as generator:
         for mode, bench, key in todo:
             records = outcomes(generator, benchmark, problems, mode, max_new_tokens, seed)
             n_correct = sum(r.correct for r in records)

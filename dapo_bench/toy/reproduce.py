@@ -85,7 +85,8 @@ def reproduce_toy(recipe: Recipe, run_dir: Path, results_dir: Path, *, eval_limi
         with timer(f"eval {name}"):
             evaluate_model(store, name, path, TEST_BENCHMARK, test, [GREEDY, sampled(sample_k)],
                            backend=recipe.backend, max_new_tokens=recipe.eval.max_new_tokens,
-                           seed=recipe.seed, model_fingerprint=_fingerprint(run, name, path))
+                           seed=recipe.seed, model_fingerprint=_fingerprint(run, name, path),
+                           model_label=_label(run, recipe, path))
 
     curves = {"paper critic": run.stage_dir(1, "policy") / "curve.jsonl",
               **{f"{n} advantages" if n == "mc" else n: run.stage_dir(1, f"policy-{n}") /
@@ -96,6 +97,14 @@ def reproduce_toy(recipe: Recipe, run_dir: Path, results_dir: Path, *, eval_limi
     atomic_write_text(results_dir / "report.md", report["markdown"])
     atomic_write_json(results_dir / "summary.json", report["summary"])
     return report
+
+
+def _label(run: RunDir, recipe: Recipe, path: str) -> str:
+    """The base model's recipe name, or a path inside the run ("<run>/iter1/policy/model")."""
+    try:
+        return "<run>/" + Path(path).resolve().relative_to(run.root.resolve()).as_posix()
+    except ValueError:
+        return recipe.base_model
 
 
 def _fingerprint(run: RunDir, name: str, path: str) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dapo_bench.errors import DataError
+from dapo_bench.errors import DataError, validated
 
 
 class _Section(BaseModel):
@@ -132,12 +132,8 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         raise DataError(p, "a recipe is a YAML mapping")
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"])
-        raise DataError(p, err["msg"], field=field) from exc
+    recipe = validated(Recipe, data, p)
+    assert isinstance(recipe, Recipe)
     return _resolve_paths(recipe, p.parent)
 
 

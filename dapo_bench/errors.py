@@ -16,3 +16,16 @@ class DataError(UserInputError):
         what = f"field '{field}': " if field else ""
         super().__init__(f"{where}: {what}{message}")
         self.path, self.line, self.field = path, line, field
+
+
+def validated(model: type, data: object, path: object, line: int | None = None) -> object:
+    """``model.model_validate(data)``, with the first pydantic error turned into a DataError
+    that names the file, line and dotted field."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise DataError(path, err["msg"], line=line, field=field) from exc

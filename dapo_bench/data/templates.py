@@ -70,6 +70,11 @@ def _load_registering_modules() -> None:
 
 def get_template(name: str) -> PromptTemplate:
     if name not in TEMPLATES:
+        # Benchmark modules (code, toy) register their templates when the registry loads them.
+        from dapo_bench.data.registry import benchmark_names
+
+        benchmark_names()
+    if name not in TEMPLATES:
         _load_registering_modules()
     if name not in TEMPLATES:
         known = ", ".join(sorted(TEMPLATES))

@@ -96,8 +96,7 @@ def run(ctx: StageContext) -> Manifest:
     mc = ctx.require("mc")
     inputs = [mc] + ([ctx.require("critic")] if cfg.source != "mc" else [])
     fp = fingerprint(STAGE, {"advantages": cfg, "seed": ctx.recipe.seed}, inputs)
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
     log.open()

@@ -56,6 +56,11 @@ class StageContext:
     def manifest(self, stage: str) -> Manifest | None:
         return self.run.manifest(self.iteration, self._name(stage))
 
+    def finished(self, stage: str, fingerprint: str) -> Manifest | None:
+        """The stage's manifest when it already ran with this fingerprint (then it is skipped)."""
+        found = self.manifest(stage)
+        return found if found is not None and found.fingerprint == fingerprint else None
+
     def require(self, stage: str) -> Manifest:
         return self.run.require(self.iteration, self._name(stage))
 

@@ -126,8 +126,7 @@ def run(ctx: StageContext) -> Manifest:
     cfg = ctx.recipe.critic
     init = cfg.init or ctx.reference_model
     fp = fingerprint(STAGE, {"critic": cfg, "seed": ctx.recipe.seed, "init": init}, [mc])
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     directory = ctx.dir(STAGE)
     log = StageLog(directory, fp)

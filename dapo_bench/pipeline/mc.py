@@ -21,8 +21,7 @@ def run(ctx: StageContext) -> Manifest:
     cfg, recipe = ctx.recipe.mc, ctx.recipe
     fp = fingerprint(STAGE, {"mc": cfg, "seed": recipe.seed, "template": recipe.template},
                      [states_manifest, ctx.reference_fingerprint])
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
     done = log.open()

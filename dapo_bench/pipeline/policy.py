@@ -84,8 +84,7 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
     inputs = [ctx.require("advantages"), ctx.require("ref_logps")]
     fp = fingerprint(STAGE, {"policy": cfg, "seed": ctx.recipe.seed},
                      [*inputs, ctx.reference_fingerprint])
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     directory = ctx.dir(STAGE)
     log = StageLog(directory, fp)

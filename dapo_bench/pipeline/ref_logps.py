@@ -32,8 +32,7 @@ def run(ctx: StageContext) -> Manifest:
     max_length = ctx.recipe.policy.max_length
     fp = fingerprint(STAGE, {"max_length": max_length, "dtype": ctx.recipe.dtype},
                      [advantages, ctx.reference_fingerprint])
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
     done = log.open()

@@ -34,8 +34,7 @@ def run(ctx: StageContext) -> Manifest:
                              "benchmark": recipe.train_benchmark, "data": recipe.train_data},
                      [ctx.reference_fingerprint])
     directory = ctx.dir(STAGE)
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(directory, fp)
     done = log.open()

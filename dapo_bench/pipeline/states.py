@@ -24,8 +24,7 @@ def state_id(prompt: str, steps: list[str]) -> str:
 def run(ctx: StageContext) -> Manifest:
     rollouts = ctx.require("rollouts")
     fp = fingerprint(STAGE, {"separator": ctx.recipe.states.separator}, [rollouts])
-    found = ctx.manifest(STAGE)
-    if found is not None and found.fingerprint == fp:
+    if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
     log.open()

@@ -19,9 +19,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dapo_bench.errors import DataError
+from dapo_bench.errors import DataError, validated
 from dapo_bench.jsonio import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
 
 SCHEMA_VERSION = 1
@@ -184,12 +184,8 @@ def load_result(path: Path) -> BenchmarkResult:
     data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(path, "expected a JSON object")
-    try:
-        result = BenchmarkResult.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"])
-        raise DataError(path, err["msg"], field=field) from exc
+    result = validated(BenchmarkResult, data, path)
+    assert isinstance(result, BenchmarkResult)
     if result.primary_metric not in result.metrics:
         raise DataError(path, f"primary metric {result.primary_metric!r} missing",
                         field="metrics")
@@ -203,12 +199,8 @@ def load_samples(path: Path) -> list[SampleRecord]:
     records: list[SampleRecord] = []
     seen: set[str] = set()
     for lineno, obj in iter_jsonl(path):
-        try:
-            rec = SampleRecord.model_validate(obj)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(x) for x in err["loc"])
-            raise DataError(path, err["msg"], line=lineno, field=field) from exc
+        rec = validated(SampleRecord, obj, path, line=lineno)
+        assert isinstance(rec, SampleRecord)
         if rec.id in seen:
             raise DataError(path, f"duplicate sample id {rec.id!r}", line=lineno, field="id")
         seen.add(rec.id)

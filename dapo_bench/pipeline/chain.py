@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,16 +21,21 @@ STAGE_FUNCTIONS: dict[str, Callable[[StageContext], Manifest]] = {
     "advantages": advantages.run, "ref_logps": ref_logps.run, "policy": policy.run,
 }
 console = Console(stderr=True)
+TIMINGS = "timings.jsonl"  # wall seconds of every stage call, skipped ones included
 
 
 def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None = None
               ) -> Manifest:
     if stage not in STAGE_FUNCTIONS:
         raise UserInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    started = time.perf_counter()
     if stage == "policy":
         manifest = policy.run(ctx, step_hook=step_hook)
     else:
         manifest = STAGE_FUNCTIONS[stage](ctx)
+    with (ctx.run.root / TIMINGS).open("a", encoding="utf-8") as log:
+        log.write(json.dumps({"iteration": ctx.iteration, "stage": stage, "variant": ctx.variant,
+                              "seconds": round(time.perf_counter() - started, 2)}) + "\n")
     label = f"iter {ctx.iteration} {stage}" + (f" ({ctx.variant})" if ctx.variant else "")
     console.print(f"[green]done[/] {escape(label)}: {escape(str(manifest.summary))}",
                   highlight=False)

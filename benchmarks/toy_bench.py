@@ -1,0 +1,47 @@
+"""Wall time of `dapo-bench reproduce toy`, end to end and per stage.
+
+    python benchmarks/toy_bench.py [--smoke] [--run DIR]
+
+Runs the reproduction in a fresh run directory (default: a temporary one) through the CLI and
+prints the total wall time, each pipeline stage's time (from the run's ``timings.jsonl``) and
+each evaluation's time (from ``summary.json``). The issue's target for the full run on a 2-core
+machine is 15 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--run", type=Path, default=None)
+    args = parser.parse_args()
+    run = args.run or Path(tempfile.mkdtemp(prefix="toy-bench-")) / "run"
+    cmd = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--run", str(run),
+           "--no-progress", *(["--smoke"] if args.smoke else [])]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    total = time.perf_counter() - started
+    print(f"reproduce toy{' --smoke' if args.smoke else ''}: {total / 60:.1f} min wall ({run})")
+    print(f"{'step':<40}{'seconds':>10}")
+    for line in (run / "timings.jsonl").read_text().splitlines():
+        t = json.loads(line)
+        label = f"iter {t['iteration']} {t['stage']}" + (f" ({t['variant']})" if t["variant"]
+                                                          else "")
+        print(f"{label:<40}{t['seconds']:>10.1f}")
+    summary = json.loads((run / "results" / "summary.json").read_text())
+    for label, seconds in summary["seconds"].items():
+        if label.startswith("eval"):
+            print(f"{label:<40}{seconds:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -113,10 +113,27 @@ class HFGenerator(BaseGenerator):
         self.max_model_len = max_model_len
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         hf_logging.disable_progress_bar()  # no "Loading weights" bar inside our own bars
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         dtype_arg = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-        self.model = AutoModelForCausalLM.from_pretrained(
+        model = AutoModelForCausalLM.from_pretrained(
             model_path, **{dtype_arg: torch_dtype(dtype)}).to(self.device).eval()
+        self._bind(model, tokenizer)
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, *, batch_size: int = 32) -> HFGenerator:
+        """Generate with a model already in memory (e.g. one being trained); the caller keeps
+        it in eval mode while generating. ``tokenizer`` must pad on the left."""
+        gen = cls.__new__(cls)
+        BaseGenerator.__init__(gen, "<in-memory>",
+                               dtype=str(model.dtype).removeprefix("torch."))
+        gen.batch_size, gen.max_model_len = batch_size, None
+        gen.device = next(model.parameters()).device
+        gen._bind(model, tokenizer)
+        return gen
+
+    def _bind(self, model: Any, tokenizer: Any) -> None:
+        """Attach model and tokenizer; derive the ids that end and pad generations."""
+        self.model, self.tokenizer = model, tokenizer
         gen_cfg = self.model.generation_config
         eos = gen_cfg.eos_token_id if gen_cfg is not None else None
         eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])

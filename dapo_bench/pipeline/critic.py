@@ -7,8 +7,6 @@ Saved as a checkpoint directory: the backbone (``save_pretrained``), its tokeniz
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import last_hidden_shared
 from dapo_bench.pipeline.tokens import encode_piece, encode_state
+from dapo_bench.pipeline.training import CHECKPOINTS, train_and_save, training_arguments
 
 STAGE = "critic"
 HEAD_FILE = "value_head.safetensors"
@@ -104,23 +103,6 @@ def _trainer_class() -> type:
     return CriticTrainer
 
 
-def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: int,
-                       epochs: float, seed: int, weight_decay: float, warmup_ratio: float,
-                       bf16: bool, max_grad_norm: float = 1.0, save_steps: int = 500) -> Any:
-    """TrainingArguments with a global batch made of micro-batches times accumulation."""
-    from transformers import TrainingArguments
-
-    micro = max(1, min(micro_batch, global_batch))
-    return TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=micro,
-        gradient_accumulation_steps=max(1, math.ceil(global_batch / micro)), learning_rate=lr,
-        num_train_epochs=epochs, seed=seed, data_seed=seed, weight_decay=weight_decay,
-        warmup_steps=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
-        save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
-        remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available())
-
-
 def run(ctx: StageContext) -> Manifest:
     mc = ctx.require("mc")
     cfg = ctx.recipe.critic
@@ -139,39 +121,14 @@ def run(ctx: StageContext) -> Manifest:
     rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
              "target": float(r["mc"])} for r in records]
     model = ValueModel.from_backbone(init)
-    args = training_arguments(directory / "checkpoints", lr=cfg.lr, global_batch=cfg.batch_size,
+    args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr, global_batch=cfg.batch_size,
                               micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
                               seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,
                               warmup_ratio=cfg.warmup_ratio, bf16=cfg.bf16)
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows,
                                data_collator=_CriticCollator(tokenizer.pad_token_id or 0))
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=_last_checkpoint(directory / "checkpoints"))
-    model_dir = directory / "model"
-    model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    summary = {"states": len(rows), "steps": trainer.state.global_step,
-               "first_loss": losses[0] if losses else None,
-               "last_loss": losses[-1] if losses else None}
-    (directory / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
-    return log.finish(STAGE, summary)
-
-
-def _quiet(trainer: Any) -> None:
-    """Drop the Trainer's stdout printer: stage summaries and ``train_log.json`` keep the
-    numbers, and progress bars stay readable."""
-    from transformers.trainer_callback import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)
-
-
-def _last_checkpoint(directory: Path) -> str | None:
-    if not directory.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(directory))
+    figures = train_and_save(trainer, model, tokenizer, directory)
+    return log.finish(STAGE, {"states": len(rows), **figures})
 
 
 @torch.no_grad()

@@ -17,11 +17,11 @@ from torch import nn
 
 from dapo_bench.errors import UserInputError
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.critic import _last_checkpoint, _quiet, training_arguments
 from dapo_bench.pipeline.ref_logps import load_lm
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import action_logps_shared
 from dapo_bench.pipeline.tokens import encode_piece, encode_state
+from dapo_bench.pipeline.training import CHECKPOINTS, train_and_save, training_arguments
 
 STAGE = "policy"
 StepHook = Callable[[int, nn.Module], dict[str, float] | None]
@@ -95,39 +95,28 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
     tokenizer = AutoTokenizer.from_pretrained(ctx.reference_model)
     rows = training_rows(ctx, tokenizer)
     model = load_lm(ctx.reference_model, ctx.recipe.dtype)
-    args = training_arguments(directory / "checkpoints", lr=cfg.lr,
+    args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr,
                               global_batch=cfg.states_per_batch, micro_batch=cfg.micro_states,
                               epochs=cfg.epochs, seed=ctx.recipe.seed,
                               weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
                               bf16=cfg.bf16, max_grad_norm=cfg.max_grad_norm)
     curve_path = directory / "curve.jsonl"
+    hook = step_hook if cfg.eval_every else None
 
     class _Curve(TrainerCallback):
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if step_hook and cfg.eval_every and state.global_step % cfg.eval_every == 0:
-                _log_point(curve_path, state.global_step, step_hook(state.global_step, model))
+            if hook is not None and state.global_step % cfg.eval_every == 0:
+                _log_point(curve_path, state.global_step, hook(state.global_step, model))
 
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows, data_collator=_collate,
                                beta=cfg.beta, callbacks=[_Curve()])
-    if not cfg.eval_every:
-        step_hook = None
-    if step_hook is not None and not curve_path.exists():
-        _log_point(curve_path, 0, step_hook(0, model))
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=_last_checkpoint(directory / "checkpoints"))
-    if step_hook is not None and cfg.eval_every and trainer.state.global_step % cfg.eval_every:
-        _log_point(curve_path, trainer.state.global_step,
-                   step_hook(trainer.state.global_step, model))
-    model_dir = directory / "model"
-    trainer.save_model(str(model_dir))
-    tokenizer.save_pretrained(model_dir)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    (directory / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    if hook is not None and not curve_path.exists():
+        _log_point(curve_path, 0, hook(0, model))
+    figures = train_and_save(trainer, model, tokenizer, directory)
+    if hook is not None and trainer.state.global_step % cfg.eval_every:
+        _log_point(curve_path, trainer.state.global_step, hook(trainer.state.global_step, model))
     return log.finish(STAGE, {"states": len(rows),
-                              "pairs": sum(len(r["actions"]) for r in rows),
-                              "steps": trainer.state.global_step,
-                              "first_loss": losses[0] if losses else None,
-                              "last_loss": losses[-1] if losses else None})
+                              "pairs": sum(len(r["actions"]) for r in rows), **figures})
 
 
 def _log_point(path: Any, step: int, values: dict[str, float] | None) -> None:

@@ -95,33 +95,19 @@ def evaluate_model(store: ResultsStore, name: str, model_path: str, benchmark: s
                         records)
 
 
-class _InMemoryHF:
-    """Greedy generation with a model being trained (no checkpoint round trip)."""
-
-    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 256) -> None:
-        from dapo_bench.generation.hf_backend import HFGenerator
-
-        gen = HFGenerator.__new__(HFGenerator)
-        gen.model_path, gen.dtype, gen.seed = "<in-memory>", "float32", 0
-        gen.batch_size, gen.max_model_len = batch_size, None
-        gen.device = next(model.parameters()).device
-        gen.tokenizer, gen.model = tokenizer, model
-        gen.eos_ids = [tokenizer.eos_token_id]
-        gen.pad_id = tokenizer.pad_token_id
-        self.generator = gen
-
-
 def validation_hook(benchmark: str, problems: list[Problem], max_new_tokens: int, seed: int
                     ) -> Any:
     """A policy-training step hook returning greedy validation accuracy (percent)."""
     from transformers import AutoTokenizer
+
+    from dapo_bench.generation.hf_backend import HFGenerator
 
     def hook(step: int, model: Any) -> dict[str, float]:
         tokenizer = AutoTokenizer.from_pretrained(model.name_or_path, padding_side="left")
         was_training = model.training
         model.eval()
         try:
-            gen = _InMemoryHF(model, tokenizer).generator
+            gen = HFGenerator.from_model(model, tokenizer, batch_size=256)
             records = outcomes(gen, benchmark, problems, GREEDY, max_new_tokens, seed)
         finally:
             model.train(was_training)

@@ -1,0 +1,53 @@
+"""Trainer plumbing the critic and policy stages share: arguments, resumption, saving."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINTS = "checkpoints"
+
+
+def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: int,
+                       epochs: float, seed: int, weight_decay: float, warmup_ratio: float,
+                       bf16: bool, max_grad_norm: float = 1.0, save_steps: int = 500) -> Any:
+    """TrainingArguments with a global batch made of micro-batches times accumulation."""
+    from transformers import TrainingArguments
+
+    micro = max(1, min(micro_batch, global_batch))
+    return TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=micro,
+        gradient_accumulation_steps=max(1, math.ceil(global_batch / micro)), learning_rate=lr,
+        num_train_epochs=epochs, seed=seed, data_seed=seed, weight_decay=weight_decay,
+        warmup_steps=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
+        remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available())
+
+
+def train_and_save(trainer: Any, model: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:
+    """Train (resuming from the stage's last checkpoint), save model and tokenizer to
+    ``directory/model`` and the log history to ``train_log.json``; return step and loss
+    figures for the stage summary.
+
+    The Trainer's stdout printer is dropped: the summary and ``train_log.json`` keep the
+    numbers, and progress bars stay readable.
+    """
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    trainer.remove_callback(PrinterCallback)
+    checkpoints = directory / CHECKPOINTS
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    trainer.train(resume_from_checkpoint=resume)
+    model.save_pretrained(directory / "model")
+    tokenizer.save_pretrained(directory / "model")
+    history = trainer.state.log_history
+    (directory / "train_log.json").write_text(json.dumps(history, indent=1))
+    losses = [h["loss"] for h in history if "loss" in h]
+    return {"steps": trainer.state.global_step, "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None}

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dapo_bench.errors import DataError, validated
+from dapo_bench.errors import DataError, UserInputError, validated
+from dapo_bench.models import BUILTIN_PREFIX
 
 
 class _Section(BaseModel):
@@ -81,13 +83,17 @@ class PolicyConfig(_Section):
 class EvalConfig(_Section):
     benchmarks: list[str] = Field(default_factory=lambda: ["math", "gsm8k", "minerva_math",
                                                            "olympiadbench", "college_math"])
-    max_new_tokens: int = 2048
-    limit: int | None = None
+    max_new_tokens: int = Field(2048, ge=1)
+    template: str | None = None  # None: the recipe's template
+    stop: list[str] = Field(default_factory=list)  # extra stop strings (the model's own)
+    limit: int | None = Field(None, ge=1)
 
 
 class Recipe(_Section):
     name: str
-    base_model: str
+    model: str | None = None  # catalogue alias (dapo_bench.models): fills the fields below
+    table: str | None = None  # the paper table this recipe reproduces a row of
+    base_model: str | None = None  # checkpoint dir, hub id or builtin:NAME
     train_benchmark: str = "math_train"
     train_data: str | None = None  # HF id, JSONL file or data directory
     template: str = "qwen-cot"
@@ -95,8 +101,8 @@ class Recipe(_Section):
     backend: Literal["auto", "vllm", "hf"] = "auto"
     dtype: str = "bfloat16"
     seed: int = 0
-    tensor_parallel_size: int = 1
-    hf_batch_size: int = 64  # sequences per generate() call of the HF backend
+    tensor_parallel_size: int = Field(1, ge=1)
+    hf_batch_size: int = Field(64, ge=1)  # sequences per generate() call of the HF backend
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     states: StatesConfig = Field(default_factory=StatesConfig)
     mc: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
@@ -104,6 +110,36 @@ class Recipe(_Section):
     advantages: AdvantageConfig = Field(default_factory=AdvantageConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalogue_defaults(cls, data: Any) -> Any:
+        """Fields a recipe leaves out come from its model's catalogue entry."""
+        if not isinstance(data, dict) or not data.get("model"):
+            return data
+        from dapo_bench.models import get_model
+
+        spec = get_model(data["model"])
+        out = dict(data)
+        for key, value in (("base_model", spec.hub_id), ("template", spec.template),
+                           ("dtype", spec.dtype),
+                           ("tensor_parallel_size", spec.tensor_parallel_size)):
+            if out.get(key) is None and value is not None:
+                out[key] = value
+        ev = dict(out.get("eval") or {})
+        ev.setdefault("max_new_tokens", spec.eval_max_new_tokens)
+        ev.setdefault("stop", list(spec.stop))
+        out["eval"] = ev
+        return out
+
+    def require_base_model(self) -> str:
+        if self.base_model:
+            return self.base_model
+        from dapo_bench.models import get_model
+
+        note = get_model(self.model).note if self.model else ""
+        raise UserInputError(f"recipe {self.name!r} names no base model"
+                             + (f" ({note})" if note else "; pass --set base_model=PATH"))
 
 
 def config_hash(*parts: Any) -> str:
@@ -118,9 +154,27 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
-def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Load a recipe; relative model/data paths resolve against the recipe's folder."""
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (dotted keys, YAML values) as a mapping, in order."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"--set takes KEY=VALUE (e.g. policy.beta=0.02), got {item!r}")
+        try:
+            parsed[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise UserInputError(f"--set {key}: the value is not valid YAML ({exc})") from None
+    return parsed
+
+
+def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A recipe file as a mapping, with what it ``extends:`` (a path or list of paths,
+    relative to the file) merged underneath it, key by key."""
     p = Path(path)
+    if p.resolve() in _seen:
+        chain = " -> ".join(str(x) for x in (*_seen, p.resolve()))
+        raise DataError(p, f"recipes extend each other in a cycle: {chain}", field="extends")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -130,6 +184,34 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         raise DataError(p, f"invalid YAML: {exc}", line=mark.line + 1 if mark else None) from exc
     if not isinstance(data, dict):
         raise DataError(p, "a recipe is a YAML mapping")
+    parents = data.pop("extends", None)
+    if parents is None:
+        return data
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(x, str) for x in parents):
+        raise DataError(p, "a path or a list of paths", field="extends")
+    merged: dict[str, Any] = {}
+    for parent in parents:
+        merged = _deep_merge(merged, read_recipe_data(p.parent / parent, (*_seen, p.resolve())))
+    return _deep_merge(merged, data)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Load a recipe (with what it extends and the ``--set`` overrides); relative model and
+    data paths resolve against the recipe's folder."""
+    p = Path(path)
+    data = read_recipe_data(p)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
     recipe = validated(Recipe, data, p)
@@ -141,22 +223,20 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     node = data
     *heads, last = key.split(".")
     for head in heads:
-        node = node.setdefault(head, {})
+        child = node.setdefault(head, {})
+        if not isinstance(child, dict):
+            raise UserInputError(f"--set {key}: {head!r} is not a section")
+        node = child
     node[last] = value
 
 
 def _resolve_paths(recipe: Recipe, base: Path) -> Recipe:
     def resolve(value: str | None) -> str | None:
-        if value is None or Path(value).is_absolute():
+        if value is None or value.startswith(BUILTIN_PREFIX) or Path(value).is_absolute():
             return value
         candidate = base / value
         return str(candidate.resolve()) if candidate.exists() else value
 
-    from dapo_bench.toy.base import BUILTIN_PREFIX
-
     critic = recipe.critic.model_copy(update={"init": resolve(recipe.critic.init)})
-    if recipe.base_model.startswith(BUILTIN_PREFIX):
-        return recipe.model_copy(update={"train_data": resolve(recipe.train_data),
-                                         "critic": critic})
     return recipe.model_copy(update={"base_model": resolve(recipe.base_model),
                                      "train_data": resolve(recipe.train_data), "critic": critic})

@@ -83,6 +83,17 @@ class EvalSettings:
     workers: int | None = None  # grading workers
     progress: bool = True
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Stored as "<benchmark><result_suffix>" (e.g. "-t1k4" for sampled accuracy beside the
+    # greedy result of the same model and benchmark).
+    result_suffix: str = ""
+    stop: tuple[str, ...] = ()  # stop strings beyond the template's (the model's own)
+    model_label: str | None = None  # what provenance names the model by (else its path)
+    model_fingerprint: str | None = None  # identity of the weights (else config + file sizes)
+    recipe: str | None = None  # recorded in provenance
+    # Keep a stored result whose generations were made with the same settings and are all
+    # in the log, instead of grading again (reproductions rerun without rewriting results).
+    skip_finished: bool = False
+    generator: Any = None  # a generator to use (not closed here); else one is loaded
 
 
 @dataclass
@@ -119,6 +130,10 @@ class _Plan:
     meta: Path
     source: str
     done: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def stored_as(self) -> str:
+        return self.log.name.removesuffix(".jsonl")
 
     def sample_ids(self, index: int) -> list[str]:
         pid = self.problems[index].id
@@ -199,9 +214,16 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
         for plan in plans:
             pending = [] if settings.regrade else plan.pending()
             reused = (len(plan.problems) - len(pending)) * plan.params.n
+            if not pending and settings.skip_finished and _finished(store, name, plan):
+                result = store.read(name, plan.stored_as)
+                outcomes.append(BenchmarkOutcome(plan.benchmark, result, 0, reused, 0.0, 0.0))
+                continue
             generated, gen_s = 0, 0.0
             if pending:
-                if generator is None:
+                if generator is None and settings.generator is not None:
+                    generator, reason = settings.generator, "given"
+                    backend = generator.backend
+                elif generator is None:
                     assert ckpt is not None
                     t0 = time.perf_counter()
                     generator, reason = _load_generator(ckpt.path, settings, plans, say)
@@ -221,7 +243,7 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
             outcomes.append(BenchmarkOutcome(plan.benchmark, result, generated, reused, gen_s,
                                              grade_s))
     finally:
-        if generator is not None:
+        if generator is not None and generator is not settings.generator:
             t0 = time.perf_counter()
             generator.close()  # vLLM: waits for its worker processes to exit
             timings["close_model"] = time.perf_counter() - t0
@@ -272,22 +294,31 @@ def _params(settings: EvalSettings, stop: tuple[str, ...]) -> SamplingParams:
         raise UserInputError(str(exc)) from None
 
 
-def _plan(benchmark: str, ckpt: Any, tokenizer: Any, model_dir: Path,
-          settings: EvalSettings) -> _Plan:
+def prompts_and_params(benchmark: str, problems: list[Problem], tokenizer: Any,
+                       settings: EvalSettings) -> tuple[str, list[str], SamplingParams]:
+    """The template name, the prompts and the sampling parameters of one benchmark: the
+    template's stop strings plus the model's own."""
     from dapo_bench.data.templates import get_template
 
+    template = get_template(settings.template or get_benchmark(benchmark).default_template)
+    prompts = [template.format(p.question, tokenizer) for p in problems]
+    stop = tuple(dict.fromkeys((*template.stop, *settings.stop)))
+    return template.name, prompts, _params(settings, stop)
+
+
+def _plan(benchmark: str, ckpt: Any, tokenizer: Any, model_dir: Path,
+          settings: EvalSettings) -> _Plan:
     spec = get_benchmark(benchmark)
     problems = load_benchmark(benchmark, data_dir=settings.data_dir, limit=settings.limit)
-    template = get_template(settings.template or spec.default_template)
-    prompts = [template.format(p.question, tokenizer) for p in problems]
-    params = _params(settings, template.stop)
-    gen_settings = {
-        "model": ckpt.fingerprint if ckpt.local else f"{ckpt.path}@{ckpt.revision}",
-        "template": template.name, "sampling": params.to_dict(), "dtype": settings.dtype}
+    template, prompts, params = prompts_and_params(benchmark, problems, tokenizer, settings)
+    model_id = settings.model_fingerprint or (
+        ckpt.fingerprint if ckpt.local else f"{ckpt.path}@{ckpt.revision}")
+    gen_settings = {"model": model_id, "template": template, "sampling": params.to_dict(),
+                    "dtype": settings.dtype}
     key = hashlib.sha256(json.dumps(gen_settings, sort_keys=True).encode()).hexdigest()[:16]
-    log = model_dir / GENERATIONS_DIR / f"{benchmark}.jsonl"
+    log = model_dir / GENERATIONS_DIR / f"{benchmark}{settings.result_suffix}.jsonl"
     meta = log.with_suffix(".meta.json")
-    plan = _Plan(benchmark, problems, prompts, template.name, params, key, gen_settings, log,
+    plan = _Plan(benchmark, problems, prompts, template, params, key, gen_settings, log,
                  meta, source=str(resolve_source(spec, None, settings.data_dir)))
     if settings.overwrite:
         log.unlink(missing_ok=True)
@@ -295,6 +326,16 @@ def _plan(benchmark: str, ckpt: Any, tokenizer: Any, model_dir: Path,
     _check_meta(plan)
     plan.done = _read_log(plan)
     return plan
+
+
+def _finished(store: ResultsStore, name: str, plan: _Plan) -> bool:
+    """Whether the stored result was graded from exactly these generations."""
+    if not store.exists(name, plan.stored_as):
+        return False
+    result = store.read(name, plan.stored_as)
+    expected = len(plan.problems) * plan.params.n
+    return getattr(result.provenance, "generation_key", None) == plan.key and \
+        result.n == expected
 
 
 def _check_meta(plan: _Plan) -> None:
@@ -339,7 +380,7 @@ def _read_log(plan: _Plan) -> dict[str, dict[str, Any]]:
 
 def _regrade_plan(benchmark: str, model_dir: Path, settings: EvalSettings) -> _Plan:
     """A plan rebuilt from a stored run: the log's settings, the problems it was made on."""
-    log = model_dir / GENERATIONS_DIR / f"{benchmark}.jsonl"
+    log = model_dir / GENERATIONS_DIR / f"{benchmark}{settings.result_suffix}.jsonl"
     meta_path = log.with_suffix(".meta.json")
     if not meta_path.is_file() or not log.is_file():
         raise UserInputError(f"nothing to regrade for {benchmark!r}: {log} does not exist "
@@ -462,18 +503,43 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
                if n else 0.0}
     backends = sorted({r.get("backend", "?") for r in records})
     provenance = current_provenance(
-        model_path=ckpt.path if ckpt is not None else settings.model,
+        model_path=settings.model_label or (ckpt.path if ckpt is not None else settings.model),
         model_revision=ckpt.revision if ckpt is not None else None,
         prompt_template=plan.template, sampling=plan.params.to_dict(),
         source="dapo-bench eval" + (" --regrade" if settings.regrade else ""),
         model_fingerprint=plan.settings["model"], dtype=plan.settings["dtype"],
-        backend=generator.describe() if generator is not None else {"backend": backends},
+        backend=_described(generator, settings) if generator is not None
+        else {"backend": backends}, recipe=settings.recipe,
         data_source=plan.source, limit=settings.limit, generation_key=plan.key,
         generation_log=str(plan.log.relative_to(settings.out / name)),
         timings={"generate_s": round(gen_s, 3), "grade_s": round(grade_s, 3)})
-    result = BenchmarkResult(model=name, benchmark=plan.benchmark, metrics=metrics, n=n,
+    result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,
                              n_correct=n_correct, provenance=provenance)
     return result, samples, grade_s
+
+
+def _described(generator: Any, settings: EvalSettings) -> dict[str, Any]:
+    described = generator.describe()
+    if settings.model_label is not None:
+        described["model_path"] = settings.model_label
+    return described
+
+
+def accuracy_with(generator: Any, benchmark: str, problems: list[Problem],
+                  settings: EvalSettings) -> float:
+    """Accuracy (percent) of a generator already in memory on ``problems``, with the same
+    prompts, seeds, stop strings and grading as a stored evaluation, and nothing written
+    (the policy stage's validation curve)."""
+    from dapo_bench.grading import grade_responses
+
+    tokenizer = getattr(generator, "tokenizer", None)
+    _, prompts, params = prompts_and_params(benchmark, problems, tokenizer, settings)
+    seeds = [request_seed(params.seed, p.id) for p in problems]
+    groups = generator.generate(prompts, params, seeds=seeds)
+    flat = [c.text for group in groups for c in group]
+    grades = grade_responses(benchmark, [p for p in problems for _ in range(params.n)], flat,
+                             workers=settings.workers)
+    return 100.0 * sum(g.correct for g in grades) / max(len(grades), 1)
 
 
 def load_stored_samples(out: Path, name: str, benchmark: str) -> list[SampleRecord]:

@@ -1,4 +1,4 @@
-"""`dapo-bench reproduce`: a paper table end to end, from base model to delta table."""
+"""`dapo-bench reproduce`: a paper table (or the toy) end to end, from base model to table."""
 
 from __future__ import annotations
 
@@ -6,52 +6,127 @@ from pathlib import Path
 
 import click
 
-REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-SMOKE_EVAL_LIMIT = 50
-
 
 @click.command("reproduce")
-@click.argument("target", type=click.Choice(["toy"]))
-@click.option("--smoke", is_flag=True, help="The small smoke configuration (CI), not the full "
-              "toy run.")
+@click.argument("target")
+@click.option("--model", "alias", default=None, metavar="ALIAS|all",
+              help="Catalogue model (`all`: every model of the table). Default: the target's "
+                   "only model, when it has one.")
+@click.option("--plan", "plan_only", is_flag=True,
+              help="Print and write <run>/plan.json: items, generations, tokens, disk and "
+                   "GPU-hours per stage. Loads no model, downloads nothing.")
+@click.option("--smoke", is_flag=True,
+              help="Tiny sizes: every stage end to end in minutes on a CPU.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe field (dotted key, YAML value), e.g. --set "
+                   "policy.beta=0.02 --set base_model=PATH. Repeatable.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), default=None,
-              help="Recipe YAML (default: recipes/toy.yaml or recipes/toy-smoke.yaml).")
-@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=None,
-              help="Run directory (default: runs/toy or runs/toy-smoke).")
+              help="Recipe YAML instead of the target's own (with one model only).")
+@click.option("--run", "run_root", type=click.Path(path_type=Path), default=None,
+              help="Run root: one run directory per model below it (default runs/TARGET, "
+                   "runs/TARGET-smoke).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
-              help="Results root to write (default: <run>/results).")
-@click.option("--eval-limit", type=int, default=None,
-              help="Evaluate on the first N test problems (default: all 1,000; smoke: 50).")
-@click.option("--k", "sample_k", type=int, default=4, show_default=True,
-              help="Samples per problem for the sampled (T=1) accuracy.")
+              help="Results root (default: <run root>/results).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Data directory laid out like shared/data (training set and benchmarks); "
+                   "default $DAPO_BENCH_DATA, else each benchmark's hub id.")
+@click.option("--eval-limit", type=click.IntRange(min=1), default=None,
+              help="Evaluate on the first N problems of each benchmark (smoke default: 5).")
+@click.option("--paper", is_flag=True, help="Print the table with the paper's values beside "
+              "ours (the table file always has them).")
+@click.option("--gpus", type=click.IntRange(min=1), default=8, show_default=True,
+              help="--plan: GPUs the wall-clock estimate divides by.")
+@click.option("--tokens-per-second", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="--plan: generated tokens/s per GPU (default 8,000 for a 7B model on an "
+                   "H100, scaled by model size).")
+@click.option("--train-tokens-per-second", type=click.FloatRange(min=0, min_open=True),
+              default=None, help="--plan: trained tokens/s per GPU (default 3,000 for 7B).")
 @click.option("--backend", type=click.Choice(["auto", "vllm", "hf"]), default=None,
-              help="Generation backend (default: the recipe's).")
-@click.option("--no-progress", is_flag=True)
-def command(target: str, smoke: bool, recipe_file: Path | None, run_dir: Path | None,
-            results_dir: Path | None, eval_limit: int | None, sample_k: int,
-            backend: str | None, no_progress: bool) -> None:
-    """Reproduce TARGET: `toy` runs base -> DAPO iteration 1 -> iteration 2 on a synthetic
-    arithmetic task on the CPU, evaluates every model and writes delta tables and a plot."""
+              help="Generation backend (same as --set backend=...).")
+@click.option("--verbose", is_flag=True, help="Show vLLM's own log on the terminal too (it "
+              "always goes to <run>/vllm.log).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
+            overrides: tuple[str, ...], recipe_file: Path | None, run_root: Path | None,
+            results_dir: Path | None, data_dir: Path | None, eval_limit: int | None,
+            paper: bool, gpus: int, tokens_per_second: float | None,
+            train_tokens_per_second: float | None, backend: str | None, verbose: bool,
+            no_progress: bool) -> None:
+    """Reproduce TARGET (table1, table2, table3, toy) for one model or all of them: train
+    every DAPO iteration, evaluate the base and each iteration, render the table and a report
+    with confidence intervals. Resumable: the same command after an interruption redoes
+    nothing finished."""
     from rich.console import Console
 
-    from dapo_bench.config import load_recipe
+    from dapo_bench.config import load_recipe, parse_overrides
     from dapo_bench.errors import UserInputError
-    from dapo_bench.toy.reproduce import reproduce_toy
+    from dapo_bench.experiments.registry import get_experiment
+    from dapo_bench.jsonio import atomic_write_json
 
-    name = "toy-smoke" if smoke else "toy"
-    if recipe_file is None:
-        recipe_file = REPO_RECIPES / f"{name}.yaml"
-        if not recipe_file.is_file():
-            raise UserInputError(f"{recipe_file} not found (an installed package without the "
-                                 "repository's recipes/): pass --recipe FILE")
-    overrides = {"backend": backend} if backend else {}
-    recipe = load_recipe(recipe_file, overrides)
-    run_dir = run_dir or Path("runs") / name
-    results_dir = results_dir or run_dir / "results"
-    if eval_limit is None and smoke:
-        eval_limit = SMOKE_EVAL_LIMIT
-    report = reproduce_toy(recipe, run_dir, results_dir, eval_limit=eval_limit,
-                           sample_k=sample_k, val_limit=200,
-                           progress=not no_progress)
-    Console().print(report["markdown"], markup=False, highlight=False)
-    Console().print(f"results: {results_dir} (report.md, summary.json, training_curve.png)")
+    out, err = Console(), Console(stderr=True)
+    experiment = get_experiment(target)
+    if alias is None:
+        if len(experiment.models) != 1:
+            raise UserInputError(f"{target} has a row per model: pass --model with one of "
+                                 f"{', '.join(experiment.models)}, or --model all")
+        alias = experiment.models[0]
+    aliases = list(experiment.models) if alias == "all" else [alias]
+    for a in aliases:
+        if a not in experiment.models:
+            raise UserInputError(f"{target} has no row for model {a!r}; its models: "
+                                 f"{', '.join(experiment.models)}")
+    if recipe_file is not None and len(aliases) > 1:
+        raise UserInputError("--recipe takes one model; pass --model ALIAS")
+    user_sets = parse_overrides(overrides)
+    if backend:
+        user_sets["backend"] = backend
+    if smoke and experiment.smoke_overrides is not None:
+        user_sets = {**experiment.smoke_overrides, **user_sets}
+    name = f"{target}-smoke" if smoke else target
+    run_root = run_root or Path("runs") / name
+    results_dir = results_dir or run_root / "results"
+    limit = eval_limit if eval_limit is not None else (
+        experiment.smoke_eval_limit if smoke else None)
+    if data_dir is not None:
+        import os
+
+        from dapo_bench.data.registry import DATA_DIR_ENV
+
+        os.environ[DATA_DIR_ENV] = str(data_dir)  # the training stages read it too
+
+    for a in aliases:
+        recipe = load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
+        run_dir = run_root / a
+        if plan_only:
+            from dapo_bench.experiments.plan import make_plan, render_plan
+
+            plan = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
+                             variants=list(experiment.variants),
+                             eval_modes=len(experiment.eval_modes), gpus=gpus,
+                             tokens_per_second=tokens_per_second,
+                             train_tokens_per_second=train_tokens_per_second)
+            atomic_write_json(run_dir / "plan.json", plan)
+            click.echo(render_plan(plan), nl=False)
+            out.print(f"written: {run_dir / 'plan.json'}", highlight=False)
+            continue
+        from dapo_bench.experiments.reproduce import reproduce
+        from dapo_bench.generation.vllm_backend import log_to_file
+
+        log_to_file(run_dir / "vllm.log", echo=verbose)
+
+        def say(line: str) -> None:
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
+
+        report = reproduce(experiment, recipe, run_dir, results_dir, data_dir=data_dir,
+                           eval_limit=limit, progress=not no_progress, say=say)
+        click.echo(report["markdown"])
+        if experiment.table is not None:
+            from dapo_bench.report.results import ResultsStore
+            from dapo_bench.report.tables import build_table, render
+
+            table = render(build_table(experiment.table, ResultsStore(results_dir),
+                                       with_paper=paper), "md")
+            click.echo(table)
+        out.print(f"results: {results_dir} (report.md, summary.json"
+                  + (f", {experiment.table}.md" if experiment.table else "") + ")",
+                  highlight=False)

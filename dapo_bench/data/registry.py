@@ -45,7 +45,7 @@ class BenchmarkSpec:
     expected_size: int | None = None
     description: str = ""
     load_hf: Callable[[str, str], list[Problem]] | None = None
-    # Problems the package makes itself (the toy task): used when no file or folder has them.
+    # Problems a plug-in makes itself (the toy task): used when no file or folder has them.
     builtin: Callable[[], list[Problem]] | None = None
 
 
@@ -60,16 +60,15 @@ def register(spec: BenchmarkSpec) -> BenchmarkSpec:
 
 
 def _ensure_loaded() -> None:
-    """Import the modules that register benchmarks (kept out of import time of this module)."""
+    """Import the modules that register benchmarks, then the plug-ins (kept out of import
+    time of this module)."""
     import importlib
 
-    for module in ("dapo_bench.data.math_benchmarks", "dapo_bench.data.code_benchmarks",
-                   "dapo_bench.toy.task"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    from dapo_bench.plugins import load_plugins
+
+    for module in ("dapo_bench.data.math_benchmarks", "dapo_bench.data.code_benchmarks"):
+        importlib.import_module(module)
+    load_plugins()
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:

@@ -62,18 +62,13 @@ def register_template(template: PromptTemplate) -> PromptTemplate:
 
 
 def _load_registering_modules() -> None:
-    """Benchmark modules register their own templates (code, toy): import them on demand."""
+    """Benchmark modules and plug-ins register their own templates: import them on demand."""
     from dapo_bench.data.registry import _ensure_loaded
 
     _ensure_loaded()
 
 
 def get_template(name: str) -> PromptTemplate:
-    if name not in TEMPLATES:
-        # Benchmark modules (code, toy) register their templates when the registry loads them.
-        from dapo_bench.data.registry import benchmark_names
-
-        benchmark_names()
     if name not in TEMPLATES:
         _load_registering_modules()
     if name not in TEMPLATES:
@@ -100,3 +95,22 @@ register_template(PromptTemplate(
           "{question}<|im_end|>\n<|im_start|>assistant\n"),
     description="the toolkit's qwen25-math-cot: the instruction as the system turn, written "
                 "out in Qwen's chat markup (for Qwen2.5-Math-Instruct without a tokenizer)"))
+register_template(PromptTemplate(
+    name="qwen-boxed",
+    text=("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+          "{question}\n" + COT_INSTRUCTION + "<|im_end|>\n<|im_start|>assistant\n"),
+    description="the toolkit's qwen-boxed (its prompt for Qwen2-Math-Instruct): the default "
+                "system turn, the CoT instruction after the question"))
+#: Skywork-o1-Open-Llama-3.1-8B's system prompt, as its model card gives it.
+SKYWORK_O1_SYSTEM = (
+    "You are Skywork-o1, a thinking model developed by Skywork AI, specializing in solving "
+    "complex problems involving mathematics, coding, and logical reasoning through deep "
+    "thought. When faced with a user's request, you first engage in a lengthy and in-depth "
+    "thinking process to explore possible solutions to the problem. After completing your "
+    "thoughts, you then provide a detailed explanation of the solution process in your "
+    "response.")
+register_template(PromptTemplate(
+    name="skywork-o1", text="{question}\n" + COT_INSTRUCTION, uses_chat_template=True,
+    system=SKYWORK_O1_SYSTEM,
+    description="CoT as a user message in the model's chat template after Skywork-o1's own "
+                "system prompt"))

@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
+#: A prompt is text (tokenised by the backend, special tokens added as the tokenizer does) or
+#: the exact token ids to continue (a Monte-Carlo state: never re-tokenised).
+Prompt = str | Sequence[int]
 
 
 def request_seed(seed: int, key: int | str) -> int:
@@ -98,11 +101,11 @@ class Generator(Protocol):
     backend: str
     model_path: str
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams, *,
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams, *,
                  seeds: Sequence[int] | None = None,
                  on_result: ResultCallback | None = None) -> list[list[Completion]]: ...
 
-    def stream(self, prompts: Sequence[str], params: SamplingParams, *,
+    def stream(self, prompts: Sequence[Prompt], params: SamplingParams, *,
                seeds: Sequence[int] | None = None) -> Iterator[tuple[int, list[Completion]]]: ...
 
     def describe(self) -> dict[str, Any]: ...
@@ -125,10 +128,10 @@ class BaseGenerator(ABC):
         self.seed = seed
 
     @abstractmethod
-    def _stream(self, prompts: list[str], params: SamplingParams, seeds: list[int]
+    def _stream(self, prompts: list[Prompt], params: SamplingParams, seeds: list[int]
                 ) -> Iterator[tuple[int, list[Completion]]]: ...
 
-    def stream(self, prompts: Sequence[str], params: SamplingParams, *,
+    def stream(self, prompts: Sequence[Prompt], params: SamplingParams, *,
                seeds: Sequence[int] | None = None) -> Iterator[tuple[int, list[Completion]]]:
         """Yield ``(prompt index, n completions)`` as soon as each prompt is done (any order).
 
@@ -150,7 +153,7 @@ class BaseGenerator(ABC):
             return
         yield from self._stream(prompts, params, list(seeds))
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams, *,
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams, *,
                  seeds: Sequence[int] | None = None,
                  on_result: ResultCallback | None = None) -> list[list[Completion]]:
         """``n`` completions for every prompt, in prompt order."""

@@ -27,6 +27,7 @@ from transformers.utils import logging as hf_logging
 from dapo_bench.generation.base import (
     BaseGenerator,
     Completion,
+    Prompt,
     SamplingParams,
     truncate_at_stop,
 )
@@ -150,9 +151,16 @@ class HFGenerator(BaseGenerator):
         return {**super().describe(), "version": transformers.__version__,
                 "device": str(self.device), "batch_size": self.batch_size}
 
-    def _stream(self, prompts: list[str], params: SamplingParams, seeds: list[int]
+    def _stream(self, prompts: list[Prompt], params: SamplingParams, seeds: list[int]
                 ) -> Iterator[tuple[int, list[Completion]]]:
-        lengths = [len(ids) for ids in self.tokenizer(prompts)["input_ids"]]
+        encoded = [list(p) if not isinstance(p, str) else None for p in prompts]
+        texts = [i for i, e in enumerate(encoded) if e is None]
+        if texts:
+            ids = self.tokenizer([prompts[i] for i in texts])["input_ids"]
+            for i, row in zip(texts, ids, strict=True):
+                encoded[i] = list(row)
+        rows_ids: list[list[int]] = encoded  # type: ignore[assignment]
+        lengths = [len(row) for row in rows_ids]
         if self.max_model_len is not None and max(lengths) >= self.max_model_len:
             raise ValueError(f"a prompt of {max(lengths)} tokens does not fit "
                              f"max_model_len={self.max_model_len}")
@@ -162,17 +170,18 @@ class HFGenerator(BaseGenerator):
         per_batch = max(1, self.batch_size // params.n)
         for start in range(0, len(order), per_batch):
             batch = order[start:start + per_batch]
-            outputs = self._generate_batch([prompts[i] for i in batch],
+            outputs = self._generate_batch([rows_ids[i] for i in batch],
                                            [seeds[i] for i in batch], params)
             for k, index in enumerate(batch):
                 yield index, outputs[k * params.n:(k + 1) * params.n]
 
     @torch.inference_mode()
-    def _generate_batch(self, prompts: list[str], seeds: list[int], params: SamplingParams
-                        ) -> list[Completion]:
+    def _generate_batch(self, prompts: list[list[int]], seeds: list[int],
+                        params: SamplingParams) -> list[Completion]:
         rows = [p for p in prompts for _ in range(params.n)]
         row_seeds = [s + j for s in seeds for j in range(params.n)]
-        enc = self.tokenizer(rows, return_tensors="pt", padding=True).to(self.device)
+        enc = self.tokenizer.pad({"input_ids": rows}, padding=True,
+                                 return_tensors="pt").to(self.device)
         prompt_len = enc["input_ids"].shape[1]
         tracker = EndTracker(self.tokenizer, prompt_len, self.eos_ids, params.stop, len(rows))
         config = GenerationConfig(max_new_tokens=params.max_new_tokens, do_sample=False,

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from dapo_bench.generation.base import BaseGenerator, Completion, SamplingParams
+from dapo_bench.generation.base import BaseGenerator, Completion, Prompt, SamplingParams
 from dapo_bench.generation.reaper import Reaper
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,31 @@ def configure_environment(local_model: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if local_model:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def log_to_file(path: str | os.PathLike[str], *, echo: bool = False) -> None:
+    """Send vLLM's log (of this process and the engine processes it starts) to ``path``,
+    and to stderr too with ``echo``; call before vLLM is imported."""
+    import json
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handlers: dict[str, Any] = {"file": {"class": "logging.FileHandler", "filename": str(target),
+                                         "formatter": "plain", "level": "INFO"}}
+    if echo:
+        handlers["stderr"] = {"class": "logging.StreamHandler", "formatter": "plain",
+                              "stream": "ext://sys.stderr", "level": "INFO"}
+    config = {"version": 1, "disable_existing_loggers": False,
+              "formatters": {"plain": {"format": "%(levelname)s %(asctime)s %(name)s: "
+                                                 "%(message)s"}},
+              "handlers": handlers,
+              "loggers": {"vllm": {"handlers": list(handlers), "level": "INFO",
+                                   "propagate": False}}}
+    config_path = target.with_suffix(".logging.json")
+    config_path.write_text(json.dumps(config))
+    os.environ["VLLM_CONFIGURE_LOGGING"] = "1"
+    os.environ["VLLM_LOGGING_CONFIG_PATH"] = str(config_path.resolve())
 
 
 def context_length(model_path: str) -> int | None:
@@ -124,15 +149,17 @@ class VLLMGenerator(BaseGenerator):
                                seed=seed, max_tokens=params.max_new_tokens,
                                stop=list(params.stop) or None)
 
-    def _stream(self, prompts: list[str], params: SamplingParams, seeds: list[int]
+    def _stream(self, prompts: list[Prompt], params: SamplingParams, seeds: list[int]
                 ) -> Iterator[tuple[int, list[Completion]]]:
         vparams = [self._sampling_params(params, s) for s in seeds]
+        # Token prompts go in as they are (vLLM's TokensPrompt), never re-tokenised.
+        inputs = [p if isinstance(p, str) else {"prompt_token_ids": list(p)} for p in prompts]
         if not hasattr(self.llm, "enqueue"):  # older vLLM: one blocking call
-            outputs = self.llm.generate(prompts, vparams, use_tqdm=False)
+            outputs = self.llm.generate(inputs, vparams, use_tqdm=False)
             for index, out in enumerate(outputs):
                 yield index, [_completion(c) for c in out.outputs]
             return
-        internal = self.llm.enqueue(prompts, vparams, use_tqdm=False)
+        internal = self.llm.enqueue(inputs, vparams, use_tqdm=False)
         # Outputs carry the id the request was submitted under; enqueue returns the engine's
         # internal id, which is that id plus "-<random suffix>".
         index_of: dict[str, int] = {}

@@ -11,6 +11,7 @@ The sandbox is chosen once per process by probing the isolation stacks strongest
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -129,14 +130,18 @@ class _Progress:
 def grade_programs(problems: Sequence[Problem], programs: Sequence[str | None], *,
                    workers: int | None = None, progress: bool = False,
                    unsafe_no_sandbox: bool = False, policy: Policy = DEFAULT_POLICY,
-                   report: dict[str, Any] | None = None) -> list[CodeGrade]:
+                   report: dict[str, Any] | None = None, pool: JailPool | None = None
+                   ) -> list[CodeGrade]:
     """Run each complete program (None: nothing to run) against its problem's tests.
 
     ``report``, when given, receives ``stack``, ``layers``, ``uids`` (every uid a jail ran
-    as) and ``warnings`` (tests dropped because the reference fails on them, ...)."""
+    as) and ``warnings`` (tests dropped because the reference fails on them, ...). ``pool``:
+    a pool the caller keeps open across calls (else one is opened and closed here)."""
     if len(problems) != len(programs):
         raise ValueError(f"{len(problems)} problems but {len(programs)} programs")
-    with _Progress(progress) as bar, open_pool(workers, unsafe_no_sandbox, policy) as pool:
+    owned = pool is None
+    with _Progress(progress) as bar, (open_pool(workers, unsafe_no_sandbox, policy) if owned
+                                      else contextlib.nullcontext(pool)) as pool:
         suites, notes = build_suites(problems, policy,
                                      lambda jobs, label: bar.run(pool, jobs, label))
         jobs: list[tuple[Any, ...]] = []
@@ -188,13 +193,14 @@ def _grade(program: str, suite: Suite, judgement: Judgement) -> CodeGrade:
 
 def grade_code_responses(problems: list[Problem], responses: list[str], *, benchmark: str,
                          workers: int | None = None, progress: bool = False,
-                         unsafe_no_sandbox: bool = False) -> list[SampleGrade]:
+                         unsafe_no_sandbox: bool = False, pool: JailPool | None = None
+                         ) -> list[SampleGrade]:
     """Grade one model response per problem (problems may repeat for several samples)."""
     if len(problems) != len(responses):
         raise ValueError(f"{len(problems)} problems but {len(responses)} responses")
     programs = [program_from_response(p, r) for p, r in zip(problems, responses, strict=True)]
     return list(grade_programs(problems, programs, workers=workers, progress=progress,
-                               unsafe_no_sandbox=unsafe_no_sandbox))
+                               unsafe_no_sandbox=unsafe_no_sandbox, pool=pool))
 
 
 # --- dapo-bench grade ---------------------------------------------------------------------

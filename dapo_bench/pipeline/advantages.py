@@ -71,7 +71,8 @@ def state_advantages(record: dict[str, Any], critic_q: list[float] | None,
         rng.shuffle(adv)
     if max(adv) - min(adv) < cfg.gap_threshold:
         return None
-    return {"id": record["id"], "prompt": record["prompt"], "steps": record["steps"],
+    ids = {k: record[k] for k in ("prompt_ids", "ids") if k in record}
+    return {"id": record["id"], "prompt": record["prompt"], "steps": record["steps"], **ids,
             "actions": [{"text": a, "advantage": A, "q": v, "count": c, "mc_q":
                          groups[a]["mc_q"], "terminal": groups[a]["terminal"]}
                         for a, A, v, c in zip(actions, adv, q, counts, strict=True)]}

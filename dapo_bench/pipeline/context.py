@@ -35,9 +35,9 @@ class StageContext:
     def reference_model(self) -> str:
         """pi_ref of this iteration: the base model, then the previous iteration's policy."""
         if self.iteration == 1:
-            from dapo_bench.toy.base import resolve_model
+            from dapo_bench.models import resolve_model
 
-            return resolve_model(self.recipe.base_model)
+            return resolve_model(self.recipe.require_base_model())
         self.run.require(self.iteration - 1, "policy")
         return str(self.run.stage_dir(self.iteration - 1, "policy") / "model")
 

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from dapo_bench.models import resolve_model
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import last_hidden_shared
@@ -106,7 +107,7 @@ def _trainer_class() -> type:
 def run(ctx: StageContext) -> Manifest:
     mc = ctx.require("mc")
     cfg = ctx.recipe.critic
-    init = cfg.init or ctx.reference_model
+    init = resolve_model(cfg.init) if cfg.init else ctx.reference_model
     fp = fingerprint(STAGE, {"critic": cfg, "seed": ctx.recipe.seed, "init": init}, [mc])
     if (found := ctx.finished(STAGE, fp)) is not None:
         return found

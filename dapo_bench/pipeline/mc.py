@@ -10,7 +10,7 @@ from typing import Any
 
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
-from dapo_bench.pipeline.sampling import chunked, sample_texts, stage_progress
+from dapo_bench.pipeline.sampling import chunked, sample, stage_progress
 from dapo_bench.pipeline.steps import first_step
 
 STAGE = "mc"
@@ -19,7 +19,8 @@ STAGE = "mc"
 def run(ctx: StageContext) -> Manifest:
     states_manifest = ctx.require("states")
     cfg, recipe = ctx.recipe.mc, ctx.recipe
-    fp = fingerprint(STAGE, {"mc": cfg, "seed": recipe.seed, "template": recipe.template},
+    fp = fingerprint(STAGE, {"mc": cfg, "seed": recipe.seed, "template": recipe.template,
+                             "format": 2},
                      [states_manifest, ctx.reference_fingerprint])
     if (found := ctx.finished(STAGE, fp)) is not None:
         return found
@@ -28,21 +29,22 @@ def run(ctx: StageContext) -> Manifest:
     states = read_items(ctx.dir("states"))
     pending = [s for s in states if s["id"] not in done]
     by_id = {p.id: p for p in ctx.problems()}
-    from dapo_bench.grading import grade_responses
+    from dapo_bench.grading import grading_session
 
     sep = recipe.states.separator
-    with log.appender() as out, stage_progress(ctx, "Monte-Carlo", len(states),
-                                               len(states) - len(pending)) as advance:
+    with log.appender() as out, grading_session(recipe.train_benchmark) as grade, \
+            stage_progress(ctx, "Monte-Carlo", len(states), len(states) - len(pending),
+                           unit="states") as advance:
         for chunk in chunked(pending, cfg.chunk_size):
-            prompts = [s["prompt"] + "".join(s["steps"]) for s in chunk]
-            texts = sample_texts(ctx, prompts, n=cfg.n_completions, temperature=cfg.temperature,
-                                 top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                                 seed_keys=[f"mc:{s['id']}" for s in chunk])
+            groups = sample(ctx, [state_prompt(s) for s in chunk], n=cfg.n_completions,
+                            temperature=cfg.temperature, top_p=cfg.top_p,
+                            max_new_tokens=cfg.max_new_tokens,
+                            seed_keys=[f"mc:{s['id']}" for s in chunk])
+            texts = [[c.text for c in group] for group in groups]
             problems = [by_id[s["problem_id"]] for s in chunk for _ in range(cfg.n_completions)]
             solutions = ["".join(s["steps"]) + t for s, group in zip(chunk, texts, strict=True)
                          for t in group]
-            grades = grade_responses(recipe.train_benchmark, problems, solutions,
-                                     progress=False)
+            grades = grade(problems, solutions)
             for j, state in enumerate(chunk):
                 record = _record(state, texts[j],
                                  grades[j * cfg.n_completions:(j + 1) * cfg.n_completions], sep)
@@ -53,6 +55,14 @@ def run(ctx: StageContext) -> Manifest:
     summary = {"states": len(values), "mean_mc": sum(values) / max(len(values), 1),
                "mc_zero": sum(v == 0 for v in values), "mc_one": sum(v == 1 for v in values)}
     return log.finish(STAGE, summary)
+
+
+def state_prompt(state: dict[str, Any]) -> str | list[int]:
+    """What the completer continues: the state's token ids when the states stage cut them
+    from the generated tokens (never re-tokenised text), else its text."""
+    if "prompt_ids" in state and "ids" in state:
+        return [*state["prompt_ids"], *state["ids"]]
+    return state["prompt"] + "".join(state["steps"])
 
 
 def _record(state: dict[str, Any], continuations: list[str], grades: list[Any], sep: str

@@ -20,7 +20,7 @@ from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.ref_logps import load_lm
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import action_logps_shared
-from dapo_bench.pipeline.tokens import encode_piece, encode_state
+from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 from dapo_bench.pipeline.training import CHECKPOINTS, train_and_save, training_arguments
 
 STAGE = "policy"
@@ -71,7 +71,7 @@ def training_rows(ctx: StageContext, tokenizer: Any) -> list[dict[str, Any]]:
             f"empty training set: no state passed the advantage gap filter in "
             f"{ctx.dir('advantages')}; lower advantages.gap_threshold or sample more")
     max_length = ctx.recipe.policy.max_length
-    return [{"state": encode_state(tokenizer, it["prompt"], it["steps"], max_length),
+    return [{"state": policy_state_ids(tokenizer, it, max_length),
              "actions": [encode_piece(tokenizer, a["text"]) for a in it["actions"]],
              "advantages": [a["advantage"] for a in it["actions"]],
              "ref_logps": refs[it["id"]]} for it in items]

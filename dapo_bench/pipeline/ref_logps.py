@@ -14,7 +14,7 @@ from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.sampling import stage_progress
 from dapo_bench.pipeline.shared_forward import action_logps_shared
-from dapo_bench.pipeline.tokens import encode_piece, encode_state
+from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 
 STAGE = "ref_logps"
 
@@ -45,7 +45,7 @@ def run(ctx: StageContext) -> Manifest:
     with torch.no_grad(), log.appender() as out, stage_progress(
             ctx, "reference log-probs", len(items), len(items) - len(pending)) as advance:
         for item in pending:
-            state = encode_state(tokenizer, item["prompt"], item["steps"], max_length)
+            state = policy_state_ids(tokenizer, item, max_length)
             actions = [encode_piece(tokenizer, a["text"]) for a in item["actions"]]
             logps = action_logps_shared(model, state, actions).tolist()
             out.write({"id": item["id"], "ref_logps": logps})

@@ -10,9 +10,16 @@ import random
 from typing import Any
 
 from dapo_bench.data.registry import Problem
+from dapo_bench.generation.base import Completion
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint
-from dapo_bench.pipeline.sampling import chunked, format_prompts, sample_texts, stage_progress
+from dapo_bench.pipeline.sampling import (
+    chunked,
+    format_prompts,
+    prompt_token_ids,
+    sample,
+    stage_progress,
+)
 
 STAGE = "rollouts"
 
@@ -31,7 +38,8 @@ def select_balanced(correct: list[bool], n_select: int, rng: random.Random) -> l
 def run(ctx: StageContext) -> Manifest:
     recipe, cfg = ctx.recipe, ctx.recipe.rollout
     fp = fingerprint(STAGE, {"rollout": cfg, "template": recipe.template, "seed": recipe.seed,
-                             "benchmark": recipe.train_benchmark, "data": recipe.train_data},
+                             "benchmark": recipe.train_benchmark, "data": recipe.train_data,
+                             "format": 2},
                      [ctx.reference_fingerprint])
     directory = ctx.dir(STAGE)
     if (found := ctx.finished(STAGE, fp)) is not None:
@@ -40,21 +48,22 @@ def run(ctx: StageContext) -> Manifest:
     done = log.open()
     problems = ctx.problems()
     pending = [p for p in problems if p.id not in done]
-    from dapo_bench.grading import grade_responses
+    from dapo_bench.grading import grading_session
 
-    with log.appender() as out, stage_progress(ctx, "rollouts", len(problems),
-                                               len(problems) - len(pending)) as advance:
+    with log.appender() as out, grading_session(recipe.train_benchmark) as grade, \
+            stage_progress(ctx, "rollouts", len(problems), len(problems) - len(pending),
+                           unit="problems") as advance:
         for chunk in chunked(pending, cfg.chunk_size):
             prompts = format_prompts(ctx, [p.question for p in chunk])
-            texts = sample_texts(ctx, prompts, n=cfg.n_samples, temperature=cfg.temperature,
-                                 top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                                 seed_keys=[f"rollout:{p.id}" for p in chunk])
+            prompt_ids = prompt_token_ids(ctx, prompts)
+            groups = sample(ctx, prompts, n=cfg.n_samples, temperature=cfg.temperature,
+                            top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                            seed_keys=[f"rollout:{p.id}" for p in chunk])
             flat_problems = [p for p in chunk for _ in range(cfg.n_samples)]
-            flat_texts = [t for group in texts for t in group]
-            grades = grade_responses(recipe.train_benchmark, flat_problems, flat_texts,
-                                     progress=False)
+            flat_texts = [c.text for group in groups for c in group]
+            grades = grade(flat_problems, flat_texts)
             for j, problem in enumerate(chunk):
-                record = _record(problem, prompts[j], texts[j],
+                record = _record(problem, prompts[j], prompt_ids[j], groups[j],
                                  grades[j * cfg.n_samples:(j + 1) * cfg.n_samples],
                                  cfg.n_select, recipe.seed)
                 out.write(record)
@@ -71,10 +80,14 @@ def run(ctx: StageContext) -> Manifest:
     return log.finish(STAGE, summary)
 
 
-def _record(problem: Problem, prompt: str, texts: list[str], grades: list[Any], n_select: int,
-            seed: int) -> dict[str, Any]:
+def _record(problem: Problem, prompt: str, prompt_ids: list[int], completions: list[Completion],
+            grades: list[Any], n_select: int, seed: int) -> dict[str, Any]:
+    """The problem's samples and the kept ones; kept samples keep their token ids (the states
+    stage cuts them into steps), the others only their text."""
     correct = [g.correct for g in grades]
     selected = select_balanced(correct, n_select, random.Random(f"{seed}:{problem.id}"))
-    return {"id": problem.id, "prompt": prompt,
-            "samples": [{"text": t, "correct": ok} for t, ok in zip(texts, correct, strict=True)],
+    samples = [{"text": c.text, "correct": ok} for c, ok in zip(completions, correct, strict=True)]
+    for i in selected:
+        samples[i]["token_ids"] = list(completions[i].token_ids)
+    return {"id": problem.id, "prompt": prompt, "prompt_ids": prompt_ids, "samples": samples,
             "selected": selected}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dapo_bench.generation.base import Completion, Prompt
 from dapo_bench.pipeline.context import StageContext
 
 T = TypeVar("T")
@@ -25,6 +27,7 @@ def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start:start + size])
 
 
+@functools.lru_cache(maxsize=4)
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
@@ -45,25 +48,45 @@ def stop_strings(ctx: StageContext) -> list[str]:
     return list(get_template(ctx.recipe.template).stop)
 
 
-def sample_texts(ctx: StageContext, prompts: list[str], *, n: int, temperature: float,
-                 top_p: float, max_new_tokens: int, seed_keys: list[str]) -> list[list[str]]:
-    """``n`` completions per prompt from the iteration's reference policy."""
+def sample(ctx: StageContext, prompts: Sequence[Prompt], *, n: int, temperature: float,
+           top_p: float, max_new_tokens: int, seed_keys: list[str]) -> list[list[Completion]]:
+    """``n`` completions per prompt (text or token ids) from the iteration's reference
+    policy."""
     from dapo_bench.generation.base import SamplingParams, request_seed
 
     params = SamplingParams(n=n, temperature=temperature, top_p=top_p,
                             max_new_tokens=max_new_tokens, stop=stop_strings(ctx),
                             seed=ctx.recipe.seed)
     seeds = [request_seed(ctx.recipe.seed, key) for key in seed_keys]
-    outputs = ctx.generator().generate(prompts, params, seeds=seeds)
-    return [[c.text for c in group] for group in outputs]
+    return ctx.generator().generate(prompts, params, seeds=seeds)
+
+
+def prompt_token_ids(ctx: StageContext, prompts: list[str]) -> list[list[int]]:
+    """The ids a backend feeds the model for text prompts (special tokens as the tokenizer
+    adds them): the start of every state's token sequence."""
+    tokenizer = load_tokenizer(ctx.reference_model)
+    return [list(ids) for ids in tokenizer(prompts)["input_ids"]]
+
+
+def decoder(ctx: StageContext) -> Callable[[Sequence[int]], str]:
+    tokenizer = load_tokenizer(ctx.reference_model)
+    return lambda ids: tokenizer.decode(list(ids), skip_special_tokens=True,
+                                        clean_up_tokenization_spaces=False)
 
 
 @contextmanager
-def stage_progress(ctx: StageContext, label: str, total: int, done: int
-                   ) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar for a stage; yields ``advance(k)``."""
+def stage_progress(ctx: StageContext, label: str, total: int, done: int, *,
+                   unit: str = "items") -> Iterator[Callable[[int], None]]:
+    """A rich progress bar for a stage, with its rate and ETA; yields ``advance(k)``."""
     columns = (TextColumn(f"iter {ctx.iteration} {label}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
+               TextColumn(f"{{task.fields[rate]}} {unit}/s"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, disable=not ctx.progress, transient=False) as bar:
-        task = bar.add_task(label, total=total, completed=done)
-        yield lambda k: bar.advance(task, k)
+        task = bar.add_task(label, total=total, completed=done, rate="-")
+
+        def advance(k: int) -> None:
+            bar.advance(task, k)
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:.2f}" if speed else "-")
+
+        yield advance

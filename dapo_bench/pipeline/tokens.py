@@ -28,3 +28,14 @@ def encode_state(tokenizer: Any, prompt: str, steps: list[str], max_length: int 
     if max_length is not None and len(ids) > max_length:
         ids = ids[-max_length:]  # keep the end: the value is read at the last token
     return ids
+
+
+def policy_state_ids(tokenizer: Any, record: dict[str, Any], max_length: int | None = None
+                     ) -> list[int]:
+    """Ids of a state for pi_ref and the policy (which share the generator's tokenizer): the
+    prompt's ids and the generated prefix exactly as sampled when the states stage kept them,
+    else the canonical tokenisation of its text."""
+    if "prompt_ids" not in record or "ids" not in record:
+        return encode_state(tokenizer, record["prompt"], record["steps"], max_length)
+    ids = [*record["prompt_ids"], *record["ids"]]
+    return ids[-max_length:] if max_length is not None and len(ids) > max_length else ids

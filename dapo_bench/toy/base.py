@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BUILTIN_PREFIX = "builtin:"
 TOY_BASE = "toy-base"
 SHIPPED = Path(__file__).resolve().parent / "base_model"
 SFT_SETTINGS = {"seed": 0, "n_examples": 32000, "epochs": 3, "batch_size": 64, "lr": 3e-3,
@@ -33,12 +32,3 @@ def toy_base_path(build: bool = True) -> Path:
 
         train_base(cached, **SFT_SETTINGS)
     return cached
-
-
-def resolve_model(name: str) -> str:
-    """Turn ``builtin:toy-base`` into a checkpoint path; other names pass through."""
-    if not name.startswith(BUILTIN_PREFIX):
-        return name
-    if name[len(BUILTIN_PREFIX):] != TOY_BASE:
-        raise ValueError(f"unknown builtin model {name!r}; known: {BUILTIN_PREFIX}{TOY_BASE}")
-    return str(toy_base_path())

@@ -1,5 +1,9 @@
-"""The toy reproduction's report: Table-1 and Table-3 style deltas with paired tests, and the
-diagnostics that explain them (filters, critic ranking accuracy, stage times)."""
+"""A reproduction's report: every model's accuracy and every delta with its 95% confidence
+interval and exact paired p-value, plus the stage diagnostics that explain them.
+
+Deltas are paired over problems: McNemar's exact test for one greedy sample per problem, a
+paired test on per-problem means for sampled modes (``dapo_bench.report.stats``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from dapo_bench.config import Recipe
 from dapo_bench.pipeline.runner import RunDir
 from dapo_bench.report.results import ResultsStore, SampleRecord, variant_name
 from dapo_bench.report.stats import PairedDelta, paired_binary, paired_means
@@ -35,22 +38,28 @@ def _fmt(d: PairedDelta) -> str:
     return f"{d.delta:+.1f} [{d.ci_low:+.1f}, {d.ci_high:+.1f}] p={d.p_value:.2g}"
 
 
-def toy_report(store: ResultsStore, run: RunDir, recipe: Recipe, base: str, benchmark: str,
-               k: int, seconds: dict[str, float]) -> dict[str, Any]:
-    benches = {"greedy": benchmark, f"sampled (T=1, k={k})": f"{benchmark}-t1k{k}"}
-    rows = [("base", base, None)]
-    rows += [(f"DAPO iteration {it}" + (" (paper critic)" if it == 1 else ""),
-              variant_name(base, it), base) for it in range(1, recipe.iterations + 1)]
-    rows += [("iteration 1, Monte-Carlo advantages", variant_name(base, 1, "mc"), base),
-             ("iteration 1, shuffled advantages (control)", variant_name(base, 1, "shuffled"),
-              base)]
-    if recipe.iterations >= 2:
-        rows.append(("iteration 2 vs iteration 1", variant_name(base, 2), variant_name(base, 1)))
+def comparisons(base: str, iterations: int, variants: list[str]
+                ) -> list[tuple[str, str, str | None]]:
+    """(label, model, compared against) rows: the base, each iteration and variant against
+    the base, and each later iteration against the one before."""
+    rows: list[tuple[str, str, str | None]] = [("base", base, None)]
+    rows += [(f"DAPO iteration {it}", variant_name(base, it), base)
+             for it in range(1, iterations + 1)]
+    rows += [(f"iteration 1, {name} advantages", variant_name(base, 1, name), base)
+             for name in variants]
+    rows += [(f"iteration {it} vs iteration {it - 1}", variant_name(base, it),
+              variant_name(base, it - 1)) for it in range(2, iterations + 1)]
+    return rows
+
+
+def experiment_report(store: ResultsStore, run: RunDir, title: str, base: str,
+                      iterations: int, variants: list[str], benches: dict[str, str],
+                      seconds: dict[str, float]) -> dict[str, Any]:
+    """Markdown and a JSON summary. ``benches`` maps a column label to a stored benchmark."""
     summary: dict[str, Any] = {"results": {}, "deltas": {}, "diagnostics": {}, "seconds": seconds}
     head = "| model | " + " | ".join(f"{b} acc | {b} delta [95% CI] p" for b in benches) + " |"
-    lines = ["# Toy reproduction (held-out test split)", "", head,
-             "|---|" + "---:|---|" * len(benches)]
-    for label, model, against in rows:
+    lines = [f"# {title}", "", head, "|---|" + "---:|---|" * len(benches)]
+    for label, model, against in comparisons(base, iterations, variants):
         cells = []
         for bench_label, bench in benches.items():
             if not store.exists(model, bench):
@@ -61,15 +70,16 @@ def toy_report(store: ResultsStore, run: RunDir, recipe: Recipe, base: str, benc
             if against is None:
                 cells += [f"{acc:.1f}", ""]
                 continue
+            if not store.exists(against, bench):
+                cells += [f"{acc:.1f}", "-"]
+                continue
             d = delta(store, against, model, bench)
             summary["deltas"].setdefault(f"{model} vs {against}", {})[bench_label] = vars(d)
             cells += [f"{acc:.1f}" if against == base else "", _fmt(d)]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for it in range(1, recipe.iterations + 1):
-        for stage_dir in sorted(run.root.glob(f"iter{it}/*/manifest.json")):
-            stage = stage_dir.parent.name
-            data = json.loads(stage_dir.read_text())
-            summary["diagnostics"][f"iter{it}/{stage}"] = data["summary"]
+    for manifest in sorted(run.root.glob("iter*/*/manifest.json")):
+        key = f"{manifest.parent.parent.name}/{manifest.parent.name}"
+        summary["diagnostics"][key] = json.loads(manifest.read_text())["summary"]
     lines += ["", "## Diagnostics", ""]
     for key, value in summary["diagnostics"].items():
         lines.append(f"- `{key}`: " + ", ".join(f"{k}={_short(v)}" for k, v in value.items()))

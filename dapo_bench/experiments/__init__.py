@@ -1,0 +1,1 @@
+"""Experiments: a recipe per model, trained with the DAPO stages, evaluated, tabulated."""

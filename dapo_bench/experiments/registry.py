@@ -1,0 +1,81 @@
+"""The experiment registry: what `dapo-bench reproduce TARGET` can run.
+
+An experiment names its models (catalogue aliases), where each model's recipe lives, how its
+models are evaluated (greedy, and optionally sampled modes stored under a suffix), the labelled
+advantage variants of iteration 1 it trains beside the main line, and the paper table its
+results fill. The paper's tables register here; plug-ins (the toy) add their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dapo_bench.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class EvalMode:
+    """One way of evaluating a model; its results are stored as ``benchmark + suffix``."""
+
+    label: str
+    suffix: str = ""
+    n: int = 1
+    temperature: float = 0.0
+
+
+GREEDY = EvalMode("greedy")
+
+
+def sampled(k: int) -> EvalMode:
+    """Expected reward of the sampling policy: k samples per problem at T = 1."""
+    return EvalMode(f"sampled (T=1, k={k})", f"-t1k{k}", k, 1.0)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    models: tuple[str, ...]  # catalogue aliases, in table order
+    recipe_path: Callable[[str, bool], Path]  # (alias, smoke) -> recipe file
+    description: str = ""
+    table: str | None = None  # paper table layout the results fill (table1..table3)
+    eval_modes: tuple[EvalMode, ...] = (GREEDY,)
+    variants: dict[str, str] = field(default_factory=dict)  # name -> advantages.source
+    # Overrides that shrink any of its recipes to a smoke run (None: the smoke recipe file
+    # from recipe_path(alias, True) is already small).
+    smoke_overrides: dict[str, Any] | None = None
+    smoke_eval_limit: int | None = 5
+    # (recipe, data_dir) -> a policy step hook for a validation curve, or None.
+    validation: Callable[[Any, Path | None], Any] | None = None
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register_experiment(experiment: Experiment) -> Experiment:
+    if experiment.name in EXPERIMENTS:
+        raise ValueError(f"experiment {experiment.name!r} registered twice")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def _ensure_loaded() -> None:
+    from dapo_bench.experiments import paper  # noqa: F401 - registers table1..table3
+    from dapo_bench.plugins import load_plugins
+
+    load_plugins()
+
+
+def get_experiment(name: str) -> Experiment:
+    _ensure_loaded()
+    if name not in EXPERIMENTS:
+        raise UserInputError(f"unknown reproduction target {name!r}; choose from "
+                             f"{', '.join(experiment_names())}")
+    return EXPERIMENTS[name]
+
+
+def experiment_names() -> list[str]:
+    _ensure_loaded()
+    return list(EXPERIMENTS)

@@ -1,0 +1,175 @@
+"""`dapo-bench reproduce`: one recipe from base model to delta table.
+
+base model -> every DAPO iteration (every pipeline stage) plus the experiment's labelled
+advantage variants of iteration 1 -> evaluation of the base and each trained model on the
+recipe's benchmarks, in each of the experiment's modes -> the paper's table layout and a report
+whose deltas carry 95% confidence intervals and exact paired p-values. Every step is cached:
+the same command after an interruption redoes nothing finished, and a finished reproduction
+run again rewrites no stage item and no result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dapo_bench.config import Recipe
+from dapo_bench.experiments.registry import Experiment
+from dapo_bench.experiments.report import experiment_report
+from dapo_bench.jsonio import atomic_write_json, atomic_write_text
+from dapo_bench.pipeline import advantages, policy, ref_logps
+from dapo_bench.pipeline.chain import run_all, run_stage
+from dapo_bench.pipeline.context import StageContext
+from dapo_bench.pipeline.runner import RunDir
+from dapo_bench.report.results import ResultsStore, variant_name
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[label] = round(time.perf_counter() - start, 1)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    name: str  # store name: NAME, NAME+dapo, NAME+dapo-iter2, NAME+dapo-<variant>
+    path: str
+    fingerprint: str | None  # the policy stage's fingerprint (None: the base checkpoint)
+    label: str  # what provenance records: the recipe's base model, or a run-relative path
+
+
+def base_name(recipe: Recipe) -> str:
+    """The base model's name in the store: the paper's name for catalogue models."""
+    if recipe.model:
+        from dapo_bench.models import get_model
+
+        return get_model(recipe.model).paper_name
+    return recipe.name
+
+
+def trained_models(run: RunDir, recipe: Recipe, variants: list[str]) -> list[TrainedModel]:
+    base = base_name(recipe)
+    models = [TrainedModel(base, StageContext(run, recipe, 1).reference_model, None,
+                           recipe.require_base_model())]
+    stages = [(it, "policy", variant_name(base, it)) for it in range(1, recipe.iterations + 1)]
+    stages += [(1, f"policy-{v}", variant_name(base, 1, v)) for v in variants]
+    for it, stage, name in stages:
+        manifest = run.require(it, stage)
+        models.append(TrainedModel(name, str(run.stage_dir(it, stage) / "model"),
+                                   manifest.fingerprint, f"<run>/iter{it}/{stage}/model"))
+    return models
+
+
+class _LazyGenerator:
+    """Loads its generator on first use, so a model whose results are all stored starts no
+    engine, and the evaluation modes of one model share one engine."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory, self._generator = factory, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._generator is None:
+            self._generator = self._factory()
+        return getattr(self._generator, name)
+
+    def close(self) -> None:
+        if self._generator is not None:
+            self._generator.close()
+            self._generator = None
+
+
+def evaluate_models(experiment: Experiment, recipe: Recipe, models: list[TrainedModel],
+                    results: Path, *, data_dir: Path | None, limit: int | None,
+                    progress: bool, timer: Timer, say: Callable[[str], None]) -> None:
+    from dapo_bench.commands.evaluate import rich_progress
+    from dapo_bench.evaluate import EvalSettings, run_eval
+    from dapo_bench.generation import make_generator
+
+    bar = rich_progress(progress)
+    for model in models:
+        generator = _LazyGenerator(lambda m=model: make_generator(
+            m.path, backend=recipe.backend, dtype=recipe.dtype, seed=recipe.seed,
+            tensor_parallel_size=recipe.tensor_parallel_size, batch_size=recipe.hf_batch_size))
+        try:
+            with timer(f"eval {model.name}"):
+                for mode in experiment.eval_modes:
+                    settings = EvalSettings(
+                        model=model.path, out=results, benchmarks=list(recipe.eval.benchmarks),
+                        name=model.name, backend=recipe.backend,
+                        template=recipe.eval.template or recipe.template,
+                        max_new_tokens=recipe.eval.max_new_tokens, n=mode.n,
+                        temperature=mode.temperature, seed=recipe.seed, dtype=recipe.dtype,
+                        limit=limit, data_dir=data_dir, result_suffix=mode.suffix,
+                        stop=tuple(recipe.eval.stop), model_label=model.label,
+                        model_fingerprint=model.fingerprint, recipe=recipe.name,
+                        skip_finished=True, progress=progress, generator=generator)
+                    run_eval(settings, say=say, progress=bar)
+        finally:
+            generator.close()
+
+
+def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir: Path, *,
+              data_dir: Path | None = None, eval_limit: int | None = None,
+              progress: bool = True, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train, evaluate and report one recipe; return the report (markdown and summary).
+
+    The report goes to ``report.md`` and ``summary.json`` in the results root (with the
+    model's alias in the names when the experiment has several models)."""
+    recipe.require_base_model()  # one clear line before anything slow
+    timer = Timer()
+    run = RunDir(run_dir)
+    run.bind_recipe(recipe)
+    hook = experiment.validation(recipe, data_dir) if experiment.validation else None
+    with timer("dapo (all iterations)"):
+        run_all(recipe, run_dir, progress=progress, step_hook=hook)
+    for name, source in experiment.variants.items():
+        variant = recipe.model_copy(update={"advantages": recipe.advantages.model_copy(
+            update={"source": source})})
+        ctx = StageContext(run, variant, 1, progress=progress, variant=name)
+        with timer(f"variant {name}"):
+            for stage in (advantages.STAGE, ref_logps.STAGE, policy.STAGE):
+                run_stage(ctx, stage, hook)
+
+    variants = list(experiment.variants)
+    models = trained_models(run, recipe, variants)
+    limit = eval_limit if eval_limit is not None else recipe.eval.limit
+    evaluate_models(experiment, recipe, models, results_dir, data_dir=data_dir, limit=limit,
+                    progress=progress, timer=timer, say=say)
+
+    store = ResultsStore(results_dir)
+    benches = {(f"{b} {m.label}" if len(experiment.eval_modes) > 1 else b): f"{b}{m.suffix}"
+               for b in recipe.eval.benchmarks for m in experiment.eval_modes}
+    title = f"{experiment.name} / {recipe.name}" + (
+        f" (evaluated on the first {limit} problems)" if limit else "")
+    report = experiment_report(store, run, title, base_name(recipe), recipe.iterations,
+                               variants, benches, timer.seconds)
+    if experiment.table is not None:
+        from dapo_bench.report.tables import build_table, render
+
+        built = build_table(experiment.table, store, with_paper=True)
+        report["table"] = render(built, "md")
+        atomic_write_text(results_dir / f"{experiment.table}.md", report["table"])
+    curves = {("iteration 1" if stage == "policy" else stage.removeprefix("policy-")) if it == 1
+              else f"iteration {it}": run.stage_dir(it, stage) / "curve.jsonl"
+              for it in range(1, recipe.iterations + 1)
+              for stage in ["policy", *(f"policy-{v}" for v in variants if it == 1)]}
+    curves = {label: path for label, path in curves.items() if path.is_file()}
+    if curves:
+        from dapo_bench.report.plots import plot_training_curves
+
+        plot_training_curves(curves, results_dir / "training_curve.png")
+    tag = f"-{recipe.model}" if len(experiment.models) > 1 and recipe.model else ""
+    atomic_write_text(results_dir / f"report{tag}.md", report["markdown"])
+    atomic_write_json(results_dir / f"summary{tag}.json", report["summary"])
+    return report

@@ -20,7 +20,7 @@ from pathlib import Path
 __all__ = ["build_tiny_qwen2", "cached_tiny_qwen2", "tiny_corpus"]
 
 #: Bumped whenever the builder's output changes, so cached checkpoints are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 ENDOFTEXT, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 SPECIAL_TOKENS = [ENDOFTEXT, IM_START, IM_END]
@@ -61,8 +61,13 @@ def tiny_corpus(n_lines: int = 1500, seed: int = 0) -> list[str]:
 def build_tiny_qwen2(path: str | Path, *, vocab_size: int = 1024, hidden_size: int = 128,
                      num_layers: int = 4, num_heads: int = 4, num_kv_heads: int = 2,
                      intermediate_size: int = 384, max_position_embeddings: int = 4096,
-                     initializer_range: float = 0.1, seed: int = 0) -> Path:
+                     initializer_range: float = 0.1, seed: int = 0,
+                     merge_newlines: bool = False) -> Path:
     """Build and save a tiny ``Qwen2ForCausalLM`` with a locally trained tokenizer; return ``path``.
+
+    ``merge_newlines`` pre-tokenises a newline together with the word after it and trains on
+    multi-line documents, so that merges span ``"\n"`` (``"\nThe"`` is one token): the
+    tokenizer on which re-tokenising a cut text would shift a state.
 
     ``initializer_range`` is larger than Qwen's 0.02 so that the random model's next-token
     distributions are peaked: greedy outputs then vary with the prompt instead of collapsing
@@ -72,6 +77,8 @@ def build_tiny_qwen2(path: str | Path, *, vocab_size: int = 1024, hidden_size: i
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
         GenerationConfig,
+        GraniteConfig,
+        GraniteForCausalLM,
         PreTrainedTokenizerFast,
         Qwen2Config,
         Qwen2ForCausalLM,
@@ -82,11 +89,20 @@ def build_tiny_qwen2(path: str | Path, *, vocab_size: int = 1024, hidden_size: i
 
     bpe = Tokenizer(models.BPE(unk_token=None))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if merge_newlines:  # "\nThe" is one piece: BPE may merge the newline into the next word
+        from tokenizers import Regex
+
+        bpe.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex("\n+[^\n ]*| ?[^\n ]+| +"), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
-    bpe.train_from_iterator(tiny_corpus(seed=seed), trainer=trainer)
+    corpus = tiny_corpus(seed=seed)
+    if merge_newlines:  # documents of several lines: pairs across "\n" get merged
+        corpus = ["\nSo ".join(corpus[i:i + 4]) + "\nThe end" for i in range(0, len(corpus), 4)]
+    bpe.train_from_iterator(corpus, trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=IM_END,
                                         pad_token=ENDOFTEXT, clean_up_tokenization_spaces=False)
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -94,17 +110,21 @@ def build_tiny_qwen2(path: str | Path, *, vocab_size: int = 1024, hidden_size: i
     tokenizer.save_pretrained(out)
 
     im_end, endoftext = (tokenizer.convert_tokens_to_ids(t) for t in (IM_END, ENDOFTEXT))
-    config = Qwen2Config(
+    # transformers loads a qwen2 checkpoint's tokenizer as Qwen2Tokenizer, which rebuilds its
+    # own pre-tokenizer; a granite checkpoint (a Llama-style decoder) keeps the saved one.
+    config_class, model_class = (GraniteConfig, GraniteForCausalLM) if merge_newlines else (
+        Qwen2Config, Qwen2ForCausalLM)
+    config = config_class(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=intermediate_size,
         num_hidden_layers=num_layers, num_attention_heads=num_heads,
         num_key_value_heads=num_kv_heads, max_position_embeddings=max_position_embeddings,
         initializer_range=initializer_range, tie_word_embeddings=True,
         bos_token_id=endoftext, eos_token_id=im_end, pad_token_id=endoftext)
-    config.architectures = ["Qwen2ForCausalLM"]
+    config.architectures = [model_class.__name__]
     generator_state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
-        model = Qwen2ForCausalLM(config).to(torch.float32).eval()
+        model = model_class(config).to(torch.float32).eval()
     finally:
         torch.random.set_rng_state(generator_state)
     model.generation_config = GenerationConfig(bos_token_id=endoftext,

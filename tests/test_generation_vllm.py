@@ -101,3 +101,19 @@ def test_stream_and_early_stop(engines) -> None:
     out = vllm.generate(PROMPTS[:3], SamplingParams(max_new_tokens=5))
     assert [len(g) for g in out] == [1, 1, 1]
     assert not vllm.llm.llm_engine.has_unfinished_requests()
+
+
+def test_token_prompts_match_hf_and_are_not_retokenised(engines) -> None:
+    """Monte-Carlo states reach the engines as token ids (vLLM's TokensPrompt)."""
+    from transformers import AutoTokenizer
+
+    vllm, hf = engines
+    tok = AutoTokenizer.from_pretrained(str(cached_tiny_qwen2()))
+    ids = [tok(p)["input_ids"] for p in PROMPTS[:6]]
+    params = SamplingParams(max_new_tokens=24)
+    v, h = vllm.generate(ids, params), hf.generate(ids, params)
+    assert [g[0].token_ids for g in v] == [g[0].token_ids for g in h]
+    from_text = vllm.generate(PROMPTS[:6], params)
+    assert [g[0].token_ids for g in v] == [g[0].token_ids for g in from_text]
+    cut = vllm.generate([ids[0][:-1]], params)  # the ids given are the ids used
+    assert cut[0][0].token_ids != v[0][0].token_ids

@@ -112,6 +112,7 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
         from dapo_bench.experiments.reproduce import reproduce
         from dapo_bench.generation.vllm_backend import log_to_file
 
+        recipe.require_base_model()  # one clear line before anything starts
         log_to_file(run_dir / "vllm.log", echo=verbose)
 
         def say(line: str) -> None:
@@ -127,6 +128,7 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
             table = render(build_table(experiment.table, ResultsStore(results_dir),
                                        with_paper=paper), "md")
             click.echo(table)
-        out.print(f"results: {results_dir} (report.md, summary.json"
-                  + (f", {experiment.table}.md" if experiment.table else "") + ")",
-                  highlight=False)
+        tag = f"-{a}" if len(experiment.models) > 1 else ""
+        out.print(f"results: {results_dir} (report{tag}.md, summary{tag}.json"
+                  + (f", {experiment.table}.md" if experiment.table else "") + f"); vLLM log: "
+                  f"{run_dir / 'vllm.log'}", highlight=False)

@@ -59,6 +59,30 @@ def log_to_file(path: str | os.PathLike[str], *, echo: bool = False) -> None:
     config_path.write_text(json.dumps(config))
     os.environ["VLLM_CONFIGURE_LOGGING"] = "1"
     os.environ["VLLM_LOGGING_CONFIG_PATH"] = str(config_path.resolve())
+    if not echo:
+        _stderr_fd_to(target)
+
+
+_terminal: Any = None
+
+
+def _stderr_fd_to(path: Any) -> None:
+    """Point file descriptor 2 at ``path`` while Python's ``sys.stderr`` keeps the terminal.
+
+    vLLM's engine processes, torch's C++ warnings and the loaders' own bars write to fd 2
+    (hundreds of lines on CPU): they land in the log file; our progress bars and messages,
+    written through ``sys.stderr``, stay on the terminal.
+    """
+    import sys
+
+    global _terminal
+    if _terminal is None:
+        sys.stderr.flush()
+        _terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8",
+                              errors="replace")
+        sys.stderr = _terminal
+    with open(path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
 
 
 def context_length(model_path: str) -> int | None:

@@ -26,7 +26,7 @@ def merging() -> Path:
     return cached_tiny_qwen2(merge_newlines=True)
 
 
-def _decode(tokenizer: object):  # noqa: ANN202 - a small closure
+def _decode(tokenizer: object):
     return lambda ids: tokenizer.decode(list(ids), skip_special_tokens=True,  # type: ignore[attr-defined]
                                         clean_up_tokenization_spaces=False)
 

@@ -43,6 +43,8 @@ class Experiment:
     table: str | None = None  # paper table layout the results fill (table1..table3)
     eval_modes: tuple[EvalMode, ...] = (GREEDY,)
     variants: dict[str, str] = field(default_factory=dict)  # name -> advantages.source
+    variant_labels: dict[str, str] = field(default_factory=dict)  # name -> report row label
+    title: str = ""  # the report's heading (default: "<experiment> / <recipe>")
     # Overrides that shrink any of its recipes to a smoke run (None: the smoke recipe file
     # from recipe_path(alias, True) is already small).
     smoke_overrides: dict[str, Any] | None = None

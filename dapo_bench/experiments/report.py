@@ -38,24 +38,25 @@ def _fmt(d: PairedDelta) -> str:
     return f"{d.delta:+.1f} [{d.ci_low:+.1f}, {d.ci_high:+.1f}] p={d.p_value:.2g}"
 
 
-def comparisons(base: str, iterations: int, variants: list[str]
+def comparisons(base: str, iterations: int, variants: dict[str, str]
                 ) -> list[tuple[str, str, str | None]]:
     """(label, model, compared against) rows: the base, each iteration and variant against
     the base, and each later iteration against the one before."""
     rows: list[tuple[str, str, str | None]] = [("base", base, None)]
     rows += [(f"DAPO iteration {it}", variant_name(base, it), base)
              for it in range(1, iterations + 1)]
-    rows += [(f"iteration 1, {name} advantages", variant_name(base, 1, name), base)
-             for name in variants]
+    rows += [(f"iteration 1, {label}", variant_name(base, 1, name), base)
+             for name, label in variants.items()]
     rows += [(f"iteration {it} vs iteration {it - 1}", variant_name(base, it),
               variant_name(base, it - 1)) for it in range(2, iterations + 1)]
     return rows
 
 
 def experiment_report(store: ResultsStore, run: RunDir, title: str, base: str,
-                      iterations: int, variants: list[str], benches: dict[str, str],
+                      iterations: int, variants: dict[str, str], benches: dict[str, str],
                       seconds: dict[str, float]) -> dict[str, Any]:
-    """Markdown and a JSON summary. ``benches`` maps a column label to a stored benchmark."""
+    """Markdown and a JSON summary. ``variants`` maps a variant to its row label,
+    ``benches`` a column label to a stored benchmark."""
     summary: dict[str, Any] = {"results": {}, "deltas": {}, "diagnostics": {}, "seconds": seconds}
     head = "| model | " + " | ".join(f"{b} acc | {b} delta [95% CI] p" for b in benches) + " |"
     lines = [f"# {title}", "", head, "|---|" + "---:|---|" * len(benches)]

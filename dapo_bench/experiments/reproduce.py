@@ -150,10 +150,11 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     store = ResultsStore(results_dir)
     benches = {(f"{b} {m.label}" if len(experiment.eval_modes) > 1 else b): f"{b}{m.suffix}"
                for b in recipe.eval.benchmarks for m in experiment.eval_modes}
-    title = f"{experiment.name} / {recipe.name}" + (
+    title = (experiment.title or f"{experiment.name} / {recipe.name}") + (
         f" (evaluated on the first {limit} problems)" if limit else "")
+    labels = {v: experiment.variant_labels.get(v, f"{v} advantages") for v in variants}
     report = experiment_report(store, run, title, base_name(recipe), recipe.iterations,
-                               variants, benches, timer.seconds)
+                               labels, benches, timer.seconds)
     if experiment.table is not None:
         from dapo_bench.report.tables import build_table, render
 

@@ -54,5 +54,8 @@ def validation_hook(recipe: Any, data_dir: Path | None) -> Any:
 register_experiment(Experiment(
     name="toy", models=(TOY_BASE,), recipe_path=toy_recipe,
     description="synthetic arithmetic on a 0.9M-parameter model, two iterations, on a CPU",
+    title="Toy reproduction (held-out test split)",
     eval_modes=(GREEDY, sampled(SAMPLE_K)), variants={"mc": "mc", "shuffled": "shuffled"},
+    variant_labels={"mc": "Monte-Carlo advantages",
+                    "shuffled": "shuffled advantages (control)"},
     smoke_overrides=None, smoke_eval_limit=50, validation=validation_hook))

@@ -147,7 +147,7 @@ def test_plan_of_every_row_agrees_with_the_paper(tmp_path: Path, table: str, ali
     for s in rollouts:
         assert s["items"] == problems and s["items_exact"] is False
         assert s["generations"] == problems * 128 and s["selected"] == problems * 6
-        assert s["max_new_tokens"] == 2048
+        assert s["max_new_tokens"] == max(2048, get_model(alias).eval_max_new_tokens)
     for s in (s for s in plan["stages"] if s["stage"] == "mc"):
         assert s["n_completions"] == 16 and s["items_exact"] is False
         assert s["generations"] == s["items"] * 16

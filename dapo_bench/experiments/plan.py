@@ -195,8 +195,9 @@ def render_plan(plan: dict[str, Any]) -> str:
                     "max_new", "tokens (upper)", "tokens (exp.)", "trained tok.", "disk"):
             table.add_column(col, justify="left" if col in ("stage",) else "right")
         for s in plan["stages"]:
-            approx = "" if s.get("items_exact") else "~"
-            items = s.get("states_estimate") if s["stage"] == "states" else s.get("items")
+            is_states = s["stage"] == "states"
+            approx = "" if s.get("items_exact") and not is_states else "~"
+            items = s.get("states_estimate") if is_states else s.get("items")
             table.add_row(
                 str(s["iteration"]), s["stage"],
                 approx + n(items) if isinstance(items, int) else n(items),

@@ -89,6 +89,18 @@ class EvalConfig(_Section):
     limit: int | None = Field(None, ge=1)
 
 
+class DistributedConfig(_Section):
+    """Where generation runs. Not part of any stage's fingerprint: the samples are the same
+    whatever the number of workers (per-request seeds, jobs cut the same way)."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = None  # "auto", "ray://host:10001", or None: a local Ray cluster
+    workers: int = Field(1, ge=1)  # generation workers (Ray actors), one engine each
+    gpus_per_worker: float = Field(0, ge=0)  # tensor-parallel GPUs inside one worker
+    cpus_per_worker: float = Field(1, ge=0)
+    max_retries: int = Field(2, ge=0)  # restarts of a dead actor, then its job moves on
+
+
 class Recipe(_Section):
     name: str
     model: str | None = None  # catalogue alias (dapo_bench.models): fills the fields below
@@ -110,6 +122,7 @@ class Recipe(_Section):
     advantages: AdvantageConfig = Field(default_factory=AdvantageConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """What every stage is handed: the run, the recipe, the iteration and shared resources.
 
-The generator (a vLLM engine costs tens of seconds to start) is created once per model and
-shared by the rollout and Monte-Carlo stages of an iteration.
+The generation pool (a vLLM engine costs tens of seconds to start; on Ray, one engine per
+worker) is created once per model and shared by the rollout and Monte-Carlo stages of an
+iteration; each worker grades what it generates.
 """
 
 from __future__ import annotations
@@ -73,16 +74,19 @@ class StageContext:
             self._problems = problems
         return self._problems
 
-    def generator(self) -> Any:
+    def pool(self) -> Any:
+        """The iteration's generation pool (local, or Ray actors per ``distributed``)."""
         model = self.reference_model
         if self._generator is None or self._generator_model != model:
             self.close()
-            from dapo_bench.generation import make_generator
+            from dapo_bench.generation.workers import WorkerSpec, open_pool
 
-            self._generator = make_generator(
-                model, backend=self.recipe.backend, dtype=self.recipe.dtype,
-                seed=self.recipe.seed, tensor_parallel_size=self.recipe.tensor_parallel_size,
-                batch_size=self.recipe.hf_batch_size)
+            spec = WorkerSpec(model=model, backend=self.recipe.backend, dtype=self.recipe.dtype,
+                              seed=self.recipe.seed, benchmark=self.recipe.train_benchmark,
+                              generator_kwargs={
+                                  "tensor_parallel_size": self.recipe.tensor_parallel_size,
+                                  "batch_size": self.recipe.hf_batch_size})
+            self._generator = open_pool(spec, self.recipe.distributed)
             self._generator_model = model
         return self._generator
 

@@ -6,11 +6,13 @@ of the state; we record whether it ended the solution and whether its completion
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from dapo_bench.generation.workers import Job
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
-from dapo_bench.pipeline.sampling import chunked, sample, stage_progress
+from dapo_bench.pipeline.sampling import chunked, sampling_job, stage_progress
 from dapo_bench.pipeline.steps import first_step
 
 STAGE = "mc"
@@ -29,32 +31,36 @@ def run(ctx: StageContext) -> Manifest:
     states = read_items(ctx.dir("states"))
     pending = [s for s in states if s["id"] not in done]
     by_id = {p.id: p for p in ctx.problems()}
-    from dapo_bench.grading import grading_session
-
     sep = recipe.states.separator
-    with log.appender() as out, grading_session(recipe.train_benchmark) as grade, \
-            stage_progress(ctx, "Monte-Carlo", len(states), len(states) - len(pending),
-                           unit="states") as advance:
+
+    def jobs() -> Iterator[Job]:
         for chunk in chunked(pending, cfg.chunk_size):
-            groups = sample(ctx, [state_prompt(s) for s in chunk], n=cfg.n_completions,
-                            temperature=cfg.temperature, top_p=cfg.top_p,
-                            max_new_tokens=cfg.max_new_tokens,
-                            seed_keys=[f"mc:{s['id']}" for s in chunk])
-            texts = [[c.text for c in group] for group in groups]
-            problems = [by_id[s["problem_id"]] for s in chunk for _ in range(cfg.n_completions)]
-            solutions = ["".join(s["steps"]) + t for s, group in zip(chunk, texts, strict=True)
-                         for t in group]
-            grades = grade(problems, solutions)
+            by_key[chunk[0]["id"]] = chunk
+            yield sampling_job(ctx, [state_prompt(s) for s in chunk], n=cfg.n_completions,
+                               temperature=cfg.temperature, top_p=cfg.top_p,
+                               max_new_tokens=cfg.max_new_tokens,
+                               seed_keys=[f"mc:{s['id']}" for s in chunk], key=chunk[0]["id"],
+                               problems=[by_id[s["problem_id"]] for s in chunk],
+                               prefixes=["".join(s["steps"]) for s in chunk])
+
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    pool = ctx.pool()
+    with log.appender() as out, stage_progress(ctx, "Monte-Carlo", len(states),
+                                               len(states) - len(pending),
+                                               unit="states") as advance:
+        for result in pool.run(jobs()):
+            chunk = by_key.pop(result.key)
             for j, state in enumerate(chunk):
-                record = _record(state, texts[j],
-                                 grades[j * cfg.n_completions:(j + 1) * cfg.n_completions], sep)
+                texts = [c.text for c in result.completions[j]]
+                record = _record(state, texts, result.grades[j], sep)
                 out.write(record)
                 done[state["id"]] = record
-                advance(1)
+            advance(len(chunk))
     values = [r["mc"] for r in done.values()]
     summary = {"states": len(values), "mean_mc": sum(values) / max(len(values), 1),
                "mc_zero": sum(v == 0 for v in values), "mc_one": sum(v == 1 for v in values)}
-    return log.finish(STAGE, summary)
+    return log.finish(STAGE, summary, order=[s["id"] for s in states],
+                      distributed=pool.describe())
 
 
 def state_prompt(state: dict[str, Any]) -> str | list[int]:

@@ -7,17 +7,19 @@ generator seeded with the recipe seed and the problem id, so a rerun keeps the s
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 from dapo_bench.data.registry import Problem
 from dapo_bench.generation.base import Completion
+from dapo_bench.generation.workers import Job
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint
 from dapo_bench.pipeline.sampling import (
     chunked,
     format_prompts,
     prompt_token_ids,
-    sample,
+    sampling_job,
     stage_progress,
 )
 
@@ -48,27 +50,29 @@ def run(ctx: StageContext) -> Manifest:
     done = log.open()
     problems = ctx.problems()
     pending = [p for p in problems if p.id not in done]
-    from dapo_bench.grading import grading_session
+    by_key = {}
 
-    with log.appender() as out, grading_session(recipe.train_benchmark) as grade, \
-            stage_progress(ctx, "rollouts", len(problems), len(problems) - len(pending),
-                           unit="problems") as advance:
+    def jobs() -> Iterator[Job]:
         for chunk in chunked(pending, cfg.chunk_size):
             prompts = format_prompts(ctx, [p.question for p in chunk])
-            prompt_ids = prompt_token_ids(ctx, prompts)
-            groups = sample(ctx, prompts, n=cfg.n_samples, temperature=cfg.temperature,
-                            top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                            seed_keys=[f"rollout:{p.id}" for p in chunk])
-            flat_problems = [p for p in chunk for _ in range(cfg.n_samples)]
-            flat_texts = [c.text for group in groups for c in group]
-            grades = grade(flat_problems, flat_texts)
+            by_key[chunk[0].id] = (chunk, prompts, prompt_token_ids(ctx, prompts))
+            yield sampling_job(ctx, prompts, n=cfg.n_samples, temperature=cfg.temperature,
+                               top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                               seed_keys=[f"rollout:{p.id}" for p in chunk],
+                               key=chunk[0].id, problems=chunk)
+
+    pool = ctx.pool()
+    with log.appender() as out, stage_progress(ctx, "rollouts", len(problems),
+                                               len(problems) - len(pending),
+                                               unit="problems") as advance:
+        for result in pool.run(jobs()):
+            chunk, prompts, prompt_ids = by_key.pop(result.key)
             for j, problem in enumerate(chunk):
-                record = _record(problem, prompts[j], prompt_ids[j], groups[j],
-                                 grades[j * cfg.n_samples:(j + 1) * cfg.n_samples],
-                                 cfg.n_select, recipe.seed)
+                record = _record(problem, prompts[j], prompt_ids[j], result.completions[j],
+                                 result.grades[j], cfg.n_select, recipe.seed)
                 out.write(record)
                 done[problem.id] = record
-                advance(1)
+            advance(len(chunk))
     items = list(done.values())
     n_samples = sum(len(r["samples"]) for r in items)
     n_correct = sum(s["correct"] for r in items for s in r["samples"])
@@ -77,7 +81,8 @@ def run(ctx: StageContext) -> Manifest:
                "selected": sum(len(r["selected"]) for r in items),
                "selected_correct": sum(r["samples"][i]["correct"] for r in items
                                        for i in r["selected"])}
-    return log.finish(STAGE, summary)
+    return log.finish(STAGE, summary, order=[p.id for p in problems],
+                      distributed=pool.describe())
 
 
 def _record(problem: Problem, prompt: str, prompt_ids: list[int], completions: list[Completion],

@@ -10,6 +10,7 @@ matches; a partial log with the same fingerprint is resumed; anything else is di
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +19,13 @@ from typing import Any
 
 from dapo_bench.config import Recipe, config_hash
 from dapo_bench.errors import UserInputError
-from dapo_bench.jsonio import JsonlAppender, atomic_write_json, iter_jsonl, read_json
+from dapo_bench.jsonio import (
+    JsonlAppender,
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+    read_json,
+)
 
 STAGES = ("rollouts", "states", "mc", "critic", "advantages", "ref_logps", "policy")
 ITEMS = "items.jsonl"
@@ -108,13 +115,34 @@ class StageLog:
     def appender(self) -> JsonlAppender:
         return JsonlAppender(self.path)
 
-    def finish(self, stage: str, summary: dict[str, Any]) -> Manifest:
+    def finish(self, stage: str, summary: dict[str, Any], *, order: list[str] | None = None,
+               **facts: Any) -> Manifest:
+        """Seal the stage. ``order``: the canonical order of its items (its inputs' order);
+        items that finished in another order (resumed, or from several workers) are rewritten
+        in it, so what later stages read does not depend on how this one ran. ``facts`` (where
+        it ran, the world size) are recorded in the manifest, outside the fingerprint."""
+        if order is not None and self.path.is_file():
+            self._reorder(order)
         stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         atomic_write_json(self.directory / MANIFEST, {
             "stage": stage, "fingerprint": self.fingerprint, "summary": summary,
-            "finished_at": stamp})
+            "finished_at": stamp, **facts})
         (self.directory / PARTIAL).unlink(missing_ok=True)
         return Manifest(stage, self.fingerprint, summary)
+
+
+    def _reorder(self, order: list[str]) -> None:
+        lines: dict[str, str] = {}
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    lines[json.loads(line)["id"]] = line if line.endswith("\n") else line + "\n"
+        if list(lines) == [i for i in order if i in lines] and sum(
+                1 for _ in self.path.open(encoding="utf-8")) == len(lines):
+            return  # already in order, each item once
+        rank = {i: k for k, i in enumerate(order)}
+        ranked = sorted(lines, key=lambda i: rank.get(i, len(rank)))
+        atomic_write_text(self.path, "".join(lines[i] for i in ranked))
 
 
 def fingerprint(stage: str, config: Any, inputs: Iterable[Manifest | str]) -> str:

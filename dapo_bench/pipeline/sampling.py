@@ -16,7 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from dapo_bench.generation.base import Completion, Prompt
+from dapo_bench.generation.base import Prompt
+from dapo_bench.generation.workers import Job
 from dapo_bench.pipeline.context import StageContext
 
 T = TypeVar("T")
@@ -48,17 +49,19 @@ def stop_strings(ctx: StageContext) -> list[str]:
     return list(get_template(ctx.recipe.template).stop)
 
 
-def sample(ctx: StageContext, prompts: Sequence[Prompt], *, n: int, temperature: float,
-           top_p: float, max_new_tokens: int, seed_keys: list[str]) -> list[list[Completion]]:
-    """``n`` completions per prompt (text or token ids) from the iteration's reference
-    policy."""
+def sampling_job(ctx: StageContext, prompts: Sequence[Prompt], *, n: int, temperature: float,
+                 top_p: float, max_new_tokens: int, seed_keys: list[str], key: str,
+                 problems: list[Any], prefixes: list[str] | None = None) -> Job:
+    """A job for the iteration's pool: ``n`` completions per prompt (text or token ids) from
+    the reference policy, graded against ``problems`` after ``prefixes``."""
     from dapo_bench.generation.base import SamplingParams, request_seed
 
     params = SamplingParams(n=n, temperature=temperature, top_p=top_p,
                             max_new_tokens=max_new_tokens, stop=stop_strings(ctx),
                             seed=ctx.recipe.seed)
-    seeds = [request_seed(ctx.recipe.seed, key) for key in seed_keys]
-    return ctx.generator().generate(prompts, params, seeds=seeds)
+    seeds = [request_seed(ctx.recipe.seed, k) for k in seed_keys]
+    return Job(key=key, prompts=list(prompts), params=params, seeds=seeds, problems=problems,
+               prefixes=prefixes)
 
 
 def prompt_token_ids(ctx: StageContext, prompts: list[str]) -> list[list[int]]:

@@ -149,11 +149,11 @@ class RayPool:
                      include_dashboard=False,
                      runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
         threads = max(1, int(cpus_per_worker)) if cpus_per_worker else 1
-        actor = ray.remote(GenerationWorker).options(
-            num_gpus=gpus_per_worker, num_cpus=cpus_per_worker, max_restarts=max_retries,
-            max_task_retries=max_retries)
-        self._actors = [actor.options(name=f"{ACTOR_PREFIX}-{os.getpid()}-{i}").remote(
-            spec, i, threads) for i in range(workers)]
+        actor = ray.remote(GenerationWorker)
+        self._actors = [actor.options(
+            name=name, num_gpus=gpus_per_worker, num_cpus=cpus_per_worker,
+            max_restarts=max_retries, max_task_retries=max_retries).remote(spec, i, threads)
+            for i, name in enumerate(self.actor_names())]
         self._dead: set[int] = set()
 
     def actor_names(self) -> list[str]:

@@ -12,8 +12,8 @@ import pytest
 import sympy.parsing.sympy_parser as sympy_parser
 
 from dapo_bench.grading.math import grade_many
-from dapo_bench.grading.math_equiv import equal
-from dapo_bench.grading.math_normalize import normalize_answer
+from dapo_bench.grading.math.equiv import equal
+from dapo_bench.grading.math.normalize import normalize_answer
 
 CORPUS = Path(__file__).parent / "fixtures" / "math_grader_cases.jsonl"
 

@@ -4,7 +4,7 @@ Public entry points: :func:`grade` (a bool), :func:`grade_detailed` (also the ex
 and the rule that decided), and :func:`grade_many` (a batch, parallel, every answer bounded in
 time and memory). Cheap decisions (exact match after normalisation, plain numbers, choice
 letters, word answers) happen in the calling process with linear-time string work; everything
-that needs sympy runs in the bounded workers of :mod:`dapo_bench.grading.math_pool`, so model
+that needs sympy runs in the bounded workers of :mod:`dapo_bench.grading.math.pool`, so model
 text is never parsed by sympy in the caller and a pathological answer costs one timeout.
 """
 
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dapo_bench.grading.math_equiv import Verdict, equal, fast_equal
-from dapo_bench.grading.math_extract import Extraction, extract_answer, last_boxed
-from dapo_bench.grading.math_normalize import normalize_answer, parse_number
-from dapo_bench.grading.math_pool import (
+from dapo_bench.grading.math.equiv import Verdict, equal, fast_equal
+from dapo_bench.grading.math.extract import Extraction, extract_answer, last_boxed
+from dapo_bench.grading.math.normalize import normalize_answer, parse_number
+from dapo_bench.grading.math.pool import (
     DEFAULT_TIMEOUT_S,
     Judgement,
     shared_pool,

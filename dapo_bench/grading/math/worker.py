@@ -1,4 +1,4 @@
-"""Entry point of one math grading worker process (started by ``math_pool``).
+"""Entry point of one math grading worker process (started by ``dapo_bench.grading.math.pool``).
 
 Reads ``[index, answer, gold, benchmark]`` JSON lines, writes ``[index, correct, rule]`` lines.
 It caps its own address space first, so an exploding expression fails here, not in the caller.

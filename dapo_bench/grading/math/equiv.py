@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dapo_bench.grading.math_normalize import (
+from dapo_bench.grading.math.normalize import (
     choice_letter,
     compact,
     is_text,
@@ -295,7 +295,7 @@ def _percent_variants(s: str) -> list[str]:
 
 def symbolic_scalar_equal(pred: str, gold: str) -> bool:
     """Parse both sides with the guarded LaTeX converter and compare values (worker only)."""
-    from dapo_bench.grading.math_symbolic import exprs_equal, to_sympy
+    from dapo_bench.grading.math.symbolic import exprs_equal, to_sympy
 
     try:
         golds = [to_sympy(g) for g in _percent_variants(gold)]

@@ -23,11 +23,24 @@ from dapo_bench.grading.math.normalize import (
     parse_number,
 )
 
+_LABEL = (r"(?:m\s*)?\\angle\s*[A-Za-z]+|\\overline\{[A-Za-z]+\}|\|[^|=]{1,20}\|"
+          r"|(?:[A-Za-z]+|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*")
+
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}"}
 _VAR_LHS_RE = re.compile(
-    r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*"  # x, x_1, \theta, y'
+    rf"(?:{_LABEL})(?:\s*:\s*(?:{_LABEL}))*"  # x, x_1, \theta, y', |PQ|, \angle A, V_1:V_2
     r"|[A-Za-z]+\s*\([A-Za-z, ]*\)"  # f(x), P(A)
     r"|\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)")  # (x, y)
+_CALL_RE = re.compile(r"([A-Za-z]+)\s*\(([A-Za-z, ]*)\)")
+_REL_RE = re.compile(r"\\(?:le|ge|lt|gt|ne)(?![A-Za-z])|<=|>=|<|>|≤|≥")
+_REL_NAMES = {"\\le": "le", "<=": "le", "≤": "le", "\\ge": "ge", ">=": "ge", "≥": "ge",
+              "\\lt": "lt", "<": "lt", "\\gt": "gt", ">": "gt", "\\ne": "ne"}
+_ONE_VAR_RE = re.compile(r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
+_BASIS_RE = re.compile(r"(?<![A-Za-z\\])[jk](?![A-Za-z])")
+_TERM_BASIS_RE = re.compile(r"^(.*?)\s*(?:\\cdot\s*)?([ijk])$")
+_SCALED_MATRIX_RE = re.compile(
+    r"^(.+?)\s*(?:\\cdot|\\times)?\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})$")
+INF, NEG_INF = "\\infty", "-\\infty"
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
 MAX_ITEMS = 200
 MAX_STRUCT_CHARS = 5000  # longer answers can only match by exact string
@@ -40,7 +53,11 @@ class Verdict:
     rule: str
 
 
-def fast_equal(pred: str, gold: str) -> Verdict | None:
+class NeedsSymbolic(Exception):
+    """Raised by the caller-side scalar judge: this comparison needs the bounded workers."""
+
+
+def fast_equal(pred: str, gold: str, mode: str = "exact") -> Verdict | None:
     """Decide cheaply, or return None for the bounded symbolic stage."""
     if compact(pred) == compact(gold):
         return Verdict(True, "exact")
@@ -53,7 +70,7 @@ def fast_equal(pred: str, gold: str) -> Verdict | None:
             return Verdict(letter == gold_letter, "choice")
     gn, pn = parse_number(gold), parse_number(pred)
     if gn is not None and pn is not None:
-        return Verdict(numbers_equal(pn, gn), "numeric")
+        return Verdict(numbers_equal(pn, gn, mode), "numeric")
     if is_text(pred) or is_text(gold):
         same = compact(pred).lower() == compact(gold).lower()
         return Verdict(same, "text")
@@ -165,12 +182,54 @@ def _is_matrix(s: str) -> bool:
     return s.startswith("\\begin{pmatrix}") and s.endswith("\\end{pmatrix}")
 
 
+def _ijk_vector(s: str) -> Seq | None:
+    r"""``a\mathbf{i} + b\mathbf{j} + c\mathbf{k}`` (wrappers already removed) as ``(a, b, c)``."""
+    if not _BASIS_RE.search(s) or len(s) > 400:
+        return None
+    depths = _depth_scan(s)
+    terms, start = [], 0
+    for i, ch in enumerate(s):
+        if ch in "+-" and depths[i] == 0 and i > 0 and s[:i].strip() and \
+                s[:i].rstrip()[-1] not in "^_({[":
+            terms.append(s[start:i])
+            start = i
+    terms.append(s[start:])
+    coeffs: dict[str, str] = {}
+    for term in terms:
+        m = _TERM_BASIS_RE.match(term.strip())
+        if m is None or m.group(2) in coeffs:
+            return None
+        coeff = m.group(1).replace(" ", "")
+        if re.search(r"(?<![A-Za-z\\])[ijk](?![A-Za-z])", coeff):
+            return None
+        coeffs[m.group(2)] = {"": "1", "+": "1", "-": "-1"}.get(coeff, coeff.lstrip("+"))
+    names = ("i", "j", "k") if "k" in coeffs else ("i", "j")
+    return Seq("vector", "(", ")", tuple(coeffs.get(n, "0") for n in names))
+
+
 def structure(s: str) -> Node:
     s = _IN_PREFIX_RE.sub("", s.strip())
     if _is_matrix(s):
         body = s[len("\\begin{pmatrix}"):-len("\\end{pmatrix}")]
-        rows = [r for r in split_top(body, "\\\\") if r.strip()]
-        return Mat(tuple(tuple(split_top(r, "&")) for r in rows))
+        rows = [tuple(split_top(r, "&")) for r in split_top(body, "\\\\") if r.strip()]
+        if len(rows) > 1 and all(len(r) == 1 for r in rows):  # a column vector
+            return Seq("vector", "(", ")", tuple(r[0] for r in rows))
+        if len(rows) == 1 and len(rows[0]) > 1:  # a row vector
+            return Seq("vector", "(", ")", rows[0])
+        return Mat(tuple(rows))
+    scaled = _SCALED_MATRIX_RE.match(s)
+    if scaled and _is_matrix(scaled.group(2)) and len(split_top(scaled.group(1))) == 1 \
+            and "\\begin" not in scaled.group(1):
+        inner = structure(scaled.group(2))
+        factor = scaled.group(1)
+
+        def scale(e: str) -> str:
+            return f"({factor})\\cdot({e})"
+
+        if isinstance(inner, Seq):
+            return Seq(inner.kind, inner.opener, inner.closer, tuple(map(scale, inner.items)))
+        if isinstance(inner, Mat):
+            return Mat(tuple(tuple(map(scale, row)) for row in inner.rows))
     union = split_top(s, "\\cup")
     if len(union) > 1:
         return Union(tuple(union))
@@ -187,6 +246,9 @@ def structure(s: str) -> Node:
             return Seq("bracket", opener, closer, tuple(inner_items))
         if (opener in "({" and closer == _OPENERS[opener]) or _is_matrix(inner):
             return structure(inner)  # grouping brackets around one answer
+    vector = _ijk_vector(s)
+    if vector is not None:
+        return vector
     pm = _expand_pm([s])
     if len(pm) == 2:
         return Seq("bare", "", "", tuple(pm))
@@ -200,23 +262,150 @@ def _assignment(s: str) -> tuple[str, str] | None:
     return None
 
 
+# ---------------------------------------------------------------- sets of real numbers
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: str
+    lo_closed: bool
+    hi: str
+    hi_closed: bool
+
+
+def _relation_parts(s: str) -> list[str] | None:
+    """``a < x \\le b`` as ``["a", "lt", "x", "le", "b"]``; None without a top-level relation."""
+    depths = _depth_scan(s)
+    parts: list[str] = []
+    start = 0
+    for m in _REL_RE.finditer(s):
+        if depths[m.start()] != 0:
+            continue
+        parts.extend([s[start:m.start()].strip(), _REL_NAMES[m.group()]])
+        start = m.end()
+    if not parts:
+        return None
+    parts.append(s[start:].strip())
+    return parts if all(parts) else None
+
+
+def _inequality(s: str, value: object) -> list[Interval] | None:
+    parts = _relation_parts(s)
+    if parts is None:
+        return None
+    if len(parts) == 3:
+        a, op, b = parts
+        if _ONE_VAR_RE.fullmatch(b) and not _ONE_VAR_RE.fullmatch(a):
+            a, b = b, a
+            op = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "ne": "ne"}[op]
+        if not _ONE_VAR_RE.fullmatch(a) or _ONE_VAR_RE.fullmatch(b):
+            return None
+        if op == "ne":
+            return [Interval(NEG_INF, False, b, False), Interval(b, False, INF, False)]
+        if op in ("gt", "ge"):
+            return [Interval(b, op == "ge", INF, False)]
+        return [Interval(NEG_INF, False, b, op == "le")]
+    if len(parts) == 5:
+        a, op1, x, op2, b = parts
+        if not _ONE_VAR_RE.fullmatch(x) or _ONE_VAR_RE.fullmatch(a) or _ONE_VAR_RE.fullmatch(b):
+            return None
+        if {op1, op2} <= {"lt", "le"}:
+            return [Interval(a, op1 == "le", b, op2 == "le")]
+        if {op1, op2} <= {"gt", "ge"}:
+            return [Interval(b, op2 == "ge", a, op1 == "ge")]
+    return None
+
+
+def _minus_points(base: list[Interval], points: list[str], value: object) -> list[Interval] | None:
+    """``(-\\infty,\\infty) \\setminus \\{p, q\\}``: needs the points' order (``value``)."""
+    if len(base) != 1 or not points or len(points) > 20:
+        return None
+    vals = [value(p) for p in points]  # type: ignore[operator]
+    if any(v is None for v in vals):
+        return None
+    ordered = [p for _, p in sorted(zip(vals, points, strict=True))]
+    out, lo, lo_closed = [], base[0].lo, base[0].lo_closed
+    for p in ordered:
+        out.append(Interval(lo, lo_closed, p, False))
+        lo, lo_closed = p, False
+    out.append(Interval(lo, lo_closed, base[0].hi, base[0].hi_closed))
+    return out
+
+
+def real_set(s: str, value: object) -> list[Interval] | None:
+    """A subset of the reals written as intervals, inequalities, unions, ``\\emptyset`` or a set
+    difference; None when ``s`` is not one. ``value`` orders points (None: unknown)."""
+    s = _IN_PREFIX_RE.sub("", s.strip())
+    if compact(s) == "\\emptyset":
+        return []
+    pieces = split_top(s, "\\cup")
+    if len(pieces) == 1:
+        pieces = split_top(s)  # "x<-1, x>2": the two answers of an "or"
+        if len(pieces) > 1 and not all(_relation_parts(p) for p in pieces):
+            return None
+    out: list[Interval] = []
+    for piece in pieces:
+        diff = split_top(piece, "\\setminus")
+        if len(diff) == 2:
+            base, removed = real_set(diff[0], value), structure(diff[1])
+            points = (list(removed.items) if isinstance(removed, Seq) and removed.kind == "set"
+                      else [diff[1]] if isinstance(removed, str) else None)
+            found = _minus_points(base, points, value) if base and points else None
+        else:
+            found = _inequality(piece, value)
+            if found is None:
+                outer = _outer(piece)
+                if outer and outer[0] in "([" and outer[2] in ")]":
+                    ends = split_top(outer[1])
+                    if len(ends) == 2 and all(ends):
+                        found = [Interval(ends[0], outer[0] == "[", ends[1], outer[2] == "]")]
+        if found is None:
+            return None
+        out.extend(found)
+    return out
+
+
+def _set_like(s: str) -> bool:
+    return ("\\setminus" in s or compact(s) in ("\\emptyset", "(-\\infty,\\infty)")
+            or _relation_parts(_IN_PREFIX_RE.sub("", s)) is not None
+            or any(_relation_parts(p) is not None for p in split_top(s, "\\cup")))
+
+
 class Comparator:
     """Recursive comparison; ``scalar`` is the symbolic judge for two plain expressions."""
 
-    def __init__(self, scalar: object) -> None:
+    def __init__(self, scalar: object, mode: str = "exact", value: object = None) -> None:
         self._scalar = scalar
+        self.mode = mode
+        self._value = value or _fast_value
         self.rules: set[str] = set()
+        self.rename: dict[str, str] = {}
 
     def equal(self, pred: str, gold: str) -> bool:
-        fast = fast_equal(pred, gold)
+        fast = fast_equal(pred, gold, self.mode)
         if fast is not None:
             self.rules.add(fast.rule)
             return fast.correct
+        if _set_like(pred) or _set_like(gold):
+            ps, gs = real_set(pred, self._value), real_set(gold, self._value)
+            if ps is not None and gs is not None:
+                self.rules.add("interval")
+                return self._intervals_equal(ps, gs)
         pa, ga = _assignment(pred), _assignment(gold)
         if pa and ga:
             self.rules.add("equation")
             if pa[0] == ga[0]:
                 return self.equal(pa[1], ga[1])
+            pc, gc = _CALL_RE.fullmatch(pa[0]), _CALL_RE.fullmatch(ga[0])
+            if pc and gc and pc.group(1) == gc.group(1):  # f(x)=3x against f(t)=3t
+                pv, gv = pc.group(2).split(","), gc.group(2).split(",")
+                if len(pv) == len(gv):
+                    saved = self.rename
+                    self.rename = dict(zip(pv, gv, strict=True))
+                    try:
+                        return self.equal(pa[1], ga[1])
+                    finally:
+                        self.rename = saved
             return self._scalar_equal(pred, gold)
         if pa or ga:
             self.rules.add("equation")
@@ -225,6 +414,33 @@ class Comparator:
                 return self._scalar_equal(pred, gold)
             return self.equal(pa[1] if pa else pred, ga[1] if ga else gold)
         return self._nodes_equal(structure(pred), structure(gold))
+
+    def _intervals_equal(self, ps: list[Interval], gs: list[Interval]) -> bool:
+        if len(ps) != len(gs):
+            return False
+        remaining = list(ps)
+        for g in gs:
+            for k, p in enumerate(remaining):
+                if self._interval_equal(p, g):
+                    del remaining[k]
+                    break
+            else:
+                return False
+        return True
+
+    def _interval_equal(self, p: Interval, g: Interval) -> bool:
+        for pe, pc, ge, gc in ((p.lo, p.lo_closed, g.lo, g.lo_closed),
+                               (p.hi, p.hi_closed, g.hi, g.hi_closed)):
+            infinite = compact(ge) in (INF, NEG_INF)
+            if infinite != (compact(pe) in (INF, NEG_INF)):
+                return False
+            if infinite:
+                if compact(pe) != compact(ge):
+                    return False
+                continue
+            if pc != gc or not self.equal(pe, ge):
+                return False
+        return True
 
     def _nodes_equal(self, p: Node, g: Node) -> bool:
         if isinstance(p, str) and isinstance(g, str):
@@ -247,6 +463,10 @@ class Comparator:
         return seq.kind == "set" and len(seq.items) == 1 and self.equal(seq.items[0], scalar)
 
     def _seqs_equal(self, p: Seq, g: Seq) -> bool:
+        if "vector" in (p.kind, g.kind):
+            p, g = _as_tuple(p), _as_tuple(g)
+            if p is None or g is None:
+                return False
         if len(p.items) != len(g.items) or len(p.items) > MAX_ITEMS:
             return False
         kinds = {p.kind, g.kind}
@@ -277,12 +497,29 @@ class Comparator:
         return True
 
     def _scalar_equal(self, pred: str, gold: str) -> bool:
-        fast = fast_equal(pred, gold)
-        if fast is not None:
+        fast = fast_equal(pred, gold, self.mode)
+        if fast is not None and not self.rename:
             self.rules.add(fast.rule)
             return fast.correct
         self.rules.add("symbolic")
-        return bool(self._scalar(pred, gold))  # type: ignore[operator]
+        return bool(self._scalar(pred, gold, self.mode, self.rename))  # type: ignore[operator]
+
+
+def _as_tuple(seq: Seq) -> Seq | None:
+    """A vector (column/row matrix, ``\\langle\\rangle``, ``i, j, k``) is an ordered tuple."""
+    if seq.kind == "vector" or (seq.kind == "bracket" and seq.opener == "(" and seq.closer == ")"):
+        return Seq("bracket", "(", ")", seq.items)
+    if seq.kind == "bare":
+        return Seq("bracket", "(", ")", seq.items)
+    return None
+
+
+def _fast_value(s: str) -> float | None:
+    """A point's value for ordering, from a plain number only (caller side)."""
+    num = parse_number(s)
+    if num is None:
+        raise NeedsSymbolic(s)
+    return float(num.value)
 
 
 def _percent_variants(s: str) -> list[str]:
@@ -293,17 +530,37 @@ def _percent_variants(s: str) -> list[str]:
     return [t]
 
 
-def symbolic_scalar_equal(pred: str, gold: str) -> bool:
+def _needs_symbolic(pred: str, gold: str, mode: str, rename: dict[str, str]) -> bool:
+    raise NeedsSymbolic(pred)
+
+
+def symbolic_value(s: str) -> float | None:
+    """A point's value for ordering, by sympy (worker only)."""
+    from dapo_bench.grading.math.symbolic import numeric_value, to_sympy
+
+    try:
+        return numeric_value(to_sympy(s))
+    except Exception:
+        return None
+
+
+def symbolic_scalar_equal(pred: str, gold: str, mode: str = "exact",
+                          rename: dict[str, str] | None = None) -> bool:
     """Parse both sides with the guarded LaTeX converter and compare values (worker only)."""
-    from dapo_bench.grading.math.symbolic import exprs_equal, to_sympy
+    from dapo_bench.grading.math.symbolic import exprs_equal, has_float, rounded_match, to_sympy
 
     try:
         golds = [to_sympy(g) for g in _percent_variants(gold)]
-        preds = [to_sympy(p) for p in _percent_variants(pred)]
+        exact = mode != "qwen" and not any(has_float(g) for g in golds)
+        preds = [to_sympy(p, exact_decimals=exact) for p in _percent_variants(pred)]
     except Exception:  # unparsable, unsafe or too large: not equal
         return False
+    if mode == "rounded" and exact:
+        num = parse_number(pred)
+        if num is not None and num.ulp is not None:
+            return any(rounded_match(num.value, num.ulp, g) for g in golds)
     pairs = [(p, g) for p in preds for g in golds]
-    return any(exprs_equal(p, g) for p, g in pairs)
+    return any(exprs_equal(p, g, rename=rename or {}) for p, g in pairs)
 
 
 def _nesting(s: str) -> int:
@@ -311,16 +568,38 @@ def _nesting(s: str) -> int:
     return max(depths, default=0)
 
 
-def equal(pred: str, gold: str) -> Verdict:
+def _first_rule(comparator: Comparator) -> str:
+    for rule in ("symbolic", "equation", "interval", "structure", "numeric", "choice", "text",
+                 "exact"):
+        if rule in comparator.rules:
+            return rule
+    return "mismatch"
+
+
+def structured_fast_equal(pred: str, gold: str, mode: str = "exact") -> Verdict | None:
+    """Structure comparison in the caller when every leaf is decided by the fast rules; None
+    when some leaf needs sympy. Bounded: the caller limits the length; all work is linear scans
+    and at most MAX_ITEMS**2 fast leaf comparisons."""
+    fast = fast_equal(pred, gold, mode)
+    if fast is not None:
+        return fast
+    if len(pred) > MAX_STRUCT_CHARS or _nesting(pred) > MAX_NESTING:
+        return Verdict(False, "too-complex")
+    comparator = Comparator(_needs_symbolic, mode)
+    try:
+        correct = comparator.equal(pred, gold)
+    except NeedsSymbolic:
+        return None
+    return Verdict(correct, _first_rule(comparator))
+
+
+def equal(pred: str, gold: str, mode: str = "exact") -> Verdict:
     """Full comparison of two normalised answers (structure + symbolic). Worker side only."""
-    fast = fast_equal(pred, gold)
+    fast = fast_equal(pred, gold, mode)
     if fast is not None:
         return fast
     if len(pred) > MAX_STRUCT_CHARS or _nesting(pred) > MAX_NESTING:
         return Verdict(False, "too-complex")  # no gold answer looks like this
-    comparator = Comparator(symbolic_scalar_equal)
+    comparator = Comparator(symbolic_scalar_equal, mode, symbolic_value)
     correct = comparator.equal(pred, gold)
-    for rule in ("symbolic", "equation", "structure", "numeric", "choice", "text", "exact"):
-        if rule in comparator.rules:
-            return Verdict(correct, rule)
-    return Verdict(correct, "mismatch")
+    return Verdict(correct, _first_rule(comparator))

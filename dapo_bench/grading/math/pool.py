@@ -115,13 +115,13 @@ class MathWorkerPool:
             raise RuntimeError(f"math grading worker failed to start: {tail.strip()}")
 
     # -- work
-    def run(self, tasks: Sequence[tuple[str, str, str]], timeout_s: float,
+    def run(self, tasks: Sequence[tuple[str, ...]], timeout_s: float,
             on_done: Callable[[int, Judgement], None] | None = None) -> list[Judgement]:
-        """Judge ``(answer, gold, benchmark)`` triples; one result per task, in order."""
+        """Judge ``(answer, gold, benchmark[, policy])`` tasks; one result per task, in order."""
         with self._lock:
             return self._run(tasks, timeout_s, on_done)
 
-    def _run(self, tasks: Sequence[tuple[str, str, str]], timeout_s: float,
+    def _run(self, tasks: Sequence[tuple[str, ...]], timeout_s: float,
              on_done: Callable[[int, Judgement], None] | None) -> list[Judgement]:
         results: list[Judgement | None] = [None] * len(tasks)
         pending = deque(range(len(tasks)))

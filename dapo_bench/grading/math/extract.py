@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
-_BRACE_RE = re.compile(r"\\[{}]|[{}]")
+_BRACE_RE = re.compile(r"\\\\|\\[{}]|[{}]")  # "\\" (a matrix row break) is one token
 _MINERVA_START = "final answer is $"
 _MINERVA_END = "$. I hope"
 _ANSWER_IS_RE = re.compile(r"(?:[Tt]he (?:final )?answer is|[Ff]inal [Aa]nswer(?: is)?)[:\s]*")
-# A number as GSM8K answers are written: sign, digits with thousands commas, decimals.
-_NUMBER_RE = re.compile(r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+# A number as GSM8K answers are written: sign, digits with thousands commas, decimals; a
+# fraction (``\frac{2}{7}``, ``2/7``) is one number, so its denominator is never taken alone.
+_NUMBER_RE = re.compile(r"-?\\[dt]?frac\s*\{[^{}$]{1,40}\}\s*\{[^{}$]{1,40}\}"
+                        r"|-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?![\d.,]))?")
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
 WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer
 
@@ -31,7 +33,7 @@ def _match_braces(text: str, open_pos: int) -> int | None:
     depth = 0
     for m in _BRACE_RE.finditer(text, open_pos):
         tok = m.group()
-        if len(tok) == 2:  # \{ or \}: literal braces, part of the content
+        if len(tok) == 2:  # \{, \} or \\: literal braces or a row break, part of the content
             continue
         depth += 1 if tok == "{" else -1
         if depth == 0:
@@ -88,7 +90,10 @@ def last_number(text: str) -> str | None:
         last = m
     if last is None:
         return None
-    return last.group().replace(",", "").rstrip(".") or None
+    token = last.group()
+    if "frac" in token:
+        return token
+    return token.replace(",", "").replace(" ", "").rstrip(".") or None
 
 
 def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extraction:

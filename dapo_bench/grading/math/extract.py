@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dapo_bench.grading.math.normalize import GROUP_SEP_RE
+
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BRACE_RE = re.compile(r"\\\\|\\[{}]|[{}]")  # "\\" (a matrix row break) is one token
 _MINERVA_START = "final answer is $"
@@ -86,7 +88,7 @@ def _answer_is(text: str) -> str | None:
 def last_number(text: str) -> str | None:
     """The last number in ``text``, thousands commas removed (GSM8K convention)."""
     last = None
-    for m in _NUMBER_RE.finditer(text):
+    for m in _NUMBER_RE.finditer(GROUP_SEP_RE.sub("", text)):
         last = m
     if last is None:
         return None

@@ -57,7 +57,7 @@ _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 # Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
 # optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
-_GROUP_SEP_RE = re.compile(r"(?<=\d)(?:\s*,\s*\\!\s*|\{,\}|\\,|\\ |\\!|[\u2009\u202f])"
+GROUP_SEP_RE = re.compile(r"(?<=\d)(?:\s*,\s*\\!\s*|\{,\}|\\,|\\ |\\!|[\u2009\u202f])"
                            r"(?=\d{3}(?!\d))")
 _REPEATING_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\s*\{(\d+)\}")
 _CLOCK_RE = re.compile(r"(\d{1,2}:\d{2})\s*([ap])\.?\s*m\b\.?", re.IGNORECASE)
@@ -150,7 +150,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     """
     s = text.replace("\r", " ").replace("\n", " ").replace("\t", " ").strip()
     s = s.replace("\\$", "").replace("$", "")
-    s = _GROUP_SEP_RE.sub("", s)
+    s = GROUP_SEP_RE.sub("", s)
     s = python_syntax(s)
     s = re.sub(r"\\[()\[\]]", " ", s)
     s = re.sub(r"\\(?:displaystyle|textstyle|scriptstyle)(?![A-Za-z])", "", s)
@@ -161,7 +161,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = _SPACES_RE.sub(" ", s)
     s = _DEGREES_RE.sub("", s)
     s = s.replace("\\%", "%")
-    s = _unwrap(_TEXT_WRAP_RE, s) if _CLOCK_RE.search(s) else s
+    s = _unwrap(_TEXT_WRAP_RE, s) if re.search(r"\d:\d\d", s) else s
     s = _CLOCK_RE.sub(lambda m: f"{m.group(1)} {m.group(2).lower()}m", s)
     s = _strip_unit_tail(s.strip(), strip_units)
     s = _unwrap(_TEXT_WRAP_RE, s)

@@ -40,6 +40,7 @@ _BASIS_RE = re.compile(r"(?<![A-Za-z\\])[jk](?![A-Za-z])")
 _TERM_BASIS_RE = re.compile(r"^(.*?)\s*(?:\\cdot\s*)?([ijk])$")
 _SCALED_MATRIX_RE = re.compile(
     r"^(.+?)\s*(?:\\cdot|\\times)?\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})$")
+_CONSTANTS = frozenset({"e", "\\pi"})  # one-symbol ends that are numbers, not variables
 INF, NEG_INF = "\\infty", "-\\infty"
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
 MAX_ITEMS = 200
@@ -295,10 +296,10 @@ def _inequality(s: str, value: object) -> list[Interval] | None:
         return None
     if len(parts) == 3:
         a, op, b = parts
-        if _ONE_VAR_RE.fullmatch(b) and not _ONE_VAR_RE.fullmatch(a):
+        if _ONE_VAR_RE.fullmatch(b) and (not _ONE_VAR_RE.fullmatch(a) or a in _CONSTANTS):
             a, b = b, a
             op = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "ne": "ne"}[op]
-        if not _ONE_VAR_RE.fullmatch(a) or _ONE_VAR_RE.fullmatch(b):
+        if not _ONE_VAR_RE.fullmatch(a) or (_ONE_VAR_RE.fullmatch(b) and b not in _CONSTANTS):
             return None
         if op == "ne":
             return [Interval(NEG_INF, False, b, False), Interval(b, False, INF, False)]
@@ -307,7 +308,8 @@ def _inequality(s: str, value: object) -> list[Interval] | None:
         return [Interval(NEG_INF, False, b, op == "le")]
     if len(parts) == 5:
         a, op1, x, op2, b = parts
-        if not _ONE_VAR_RE.fullmatch(x) or _ONE_VAR_RE.fullmatch(a) or _ONE_VAR_RE.fullmatch(b):
+        if not _ONE_VAR_RE.fullmatch(x) or any(_ONE_VAR_RE.fullmatch(e) and e not in _CONSTANTS
+                                                for e in (a, b)):
             return None
         if {op1, op2} <= {"lt", "le"}:
             return [Interval(a, op1 == "le", b, op2 == "le")]

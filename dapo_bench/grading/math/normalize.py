@@ -54,6 +54,8 @@ _DEGREES_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|°|\\de
 _MATRIX_ENVS_RE = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix|vmatrix)\}")
 _ARRAY_BEGIN_RE = re.compile(r"\\begin\{array\}\s*\{[^{}]*\}")
 _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_LABELLED_THOUSANDS_RE = re.compile(
+    r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)")
 _SPACED_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 # Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
 # optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
@@ -192,6 +194,9 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = s.rstrip(" .,;:").rstrip("\\").strip().lstrip(":").strip()
     if _THOUSANDS_RE.fullmatch(s) or _SPACED_THOUSANDS_RE.fullmatch(s):
         s = s.replace(",", "").replace(" ", "")
+    labelled = _LABELLED_THOUSANDS_RE.fullmatch(s)  # "n = 15,600"
+    if labelled:
+        s = labelled.group(1) + labelled.group(2).replace(",", "")
     if _ALL_REALS_RE.search(s):
         s = _ALL_REALS_RE.sub(r"(-\\infty,\\infty)", s)
     if _NO_SOLUTION_RE.fullmatch(s):

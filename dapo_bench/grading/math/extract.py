@@ -43,6 +43,49 @@ def _match_braces(text: str, open_pos: int) -> int | None:
     return None
 
 
+_BOX_GAP_RE = re.compile(r"[\s$,;]*(?:(?:and|or|,|\\text\{\s*(?:and|or|,)\s*\}|\\quad)[\s$,;]*)?")
+MAX_JOINED_BOXES = 20
+
+
+def boxes(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, content)`` of every complete top-level box, in order (as ``last_boxed``)."""
+    found: list[tuple[int, int, str]] = []
+    pos = 0
+    while True:
+        m = _BOX_RE.search(text, pos)
+        if m is None:
+            return found
+        i = m.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _match_braces(text, i)
+            if end is None:
+                return found  # unclosed: everything after it is inside it
+            if text[i + 1:end].strip():
+                found.append((m.start(), end + 1, text[i + 1:end]))
+            pos = end + 1
+        else:
+            token = re.match(r"[^\s$]+", text[i:i + 256])
+            if token and (i > m.end() or token.group()[0].isdigit()):
+                found.append((m.start(), i + token.end(), token.group()))
+            pos = i
+
+
+def final_boxes(text: str) -> str | None:
+    """The last box, or the last run of boxes written as one answer ("\\boxed{2} and
+    \\boxed{3}": only commas, "and", "or" and spacing between them), joined by commas."""
+    found = boxes(text)
+    if not found:
+        return None
+    run = [found[-1]]
+    for prev in reversed(found[:-1]):
+        if len(run) >= MAX_JOINED_BOXES or not _BOX_GAP_RE.fullmatch(text[prev[1]:run[-1][0]]):
+            break
+        run.append(prev)
+    return ", ".join(c for _, _, c in reversed(run))
+
+
 def last_boxed(text: str) -> str | None:
     """Content of the last complete top-level ``\\boxed{...}`` / ``\\fbox{...}``.
 
@@ -111,7 +154,7 @@ def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extracti
         ans = tail.split(_MINERVA_END, 1)[0].strip()
         if ans:
             return Extraction(ans, "minerva")
-    boxed = last_boxed(text)
+    boxed = final_boxes(text)
     if boxed is not None:
         return Extraction(boxed, "boxed")
     said = _answer_is(text)

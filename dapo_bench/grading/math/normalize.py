@@ -66,6 +66,8 @@ _CLOCK_RE = re.compile(r"(\d{1,2}:\d{2})\s*([ap])\.?\s*m\b\.?", re.IGNORECASE)
 _ALL_REALS_RE = re.compile(
     r"\\mathbb\s*\{?\s*R\s*\}?|\\R(?![A-Za-z])|ℝ|\\text\{\s*all real numbers\s*\}"
     r"|^(?:the set of )?all real(?: numbers|s)?\.?$|^\(-\\infty,\s*\\infty\)$", re.IGNORECASE)
+_DNE_RE = re.compile(r"^(?:dne|does not exist|doesn't exist|undefined|not defined)\.?$",
+                     re.IGNORECASE)
 _NO_SOLUTION_RE = re.compile(
     r"^(?:there (?:is|are) )?no (?:real )?(?:solutions?|roots?|such (?:numbers?|values?))\.?$"
     r"|^(?:the )?empty set$", re.IGNORECASE)
@@ -201,6 +203,8 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
         s = _ALL_REALS_RE.sub(r"(-\\infty,\\infty)", s)
     if _NO_SOLUTION_RE.fullmatch(s):
         s = "\\emptyset"
+    if _DNE_RE.fullmatch(s):
+        s = "does not exist"
     if is_text(s):
         s = _TEXT_FILLER_RE.sub("", s, count=1) or s
     if s.lower() in _WORD_NUMBERS:
@@ -315,9 +319,11 @@ def values_match(pred: Fraction, pred_ulp: Fraction | None, gold: Fraction,
     """The documented numeric policy (README, table of decisions).
 
     A decimal gold is compared at its own precision: a more precise decimal must round to it;
-    one with no more digits, or an exact fraction, must equal it. An exact gold (integer,
-    fraction, surd, pi) is equal only to its exact value: a decimal is accepted when it is that
-    value exactly (0.25 for 1/4), never a truncation (0.0833 for 1/12). Under ``rounded``
+    one with no more digits must equal it; an exact fraction must round to it when the gold has
+    at least three significant digits (1/12 for 0.0833), else equal it (1/3 is not 0.3).
+    An exact gold (integer, fraction, surd, pi) is equal only to its exact value: a decimal is
+    accepted when it is that value exactly (0.25 for 1/4), never a truncation (0.0833 for
+    1/12). Under ``rounded``
     (Minerva Math) a decimal with at least three significant digits that is the exact gold
     correctly rounded is accepted too. ``qwen`` is the toolkit's relative 1e-4.
     """
@@ -326,8 +332,9 @@ def values_match(pred: Fraction, pred_ulp: Fraction | None, gold: Fraction,
     if mode == "qwen":
         return close(pred, gold, pred_ulp is not None or gold_ulp is not None)
     if gold_ulp is not None:
-        if pred_ulp is None and mode != "rounded":
-            return False  # 1/3 is not the value 0.3 a decimal gold states
+        if pred_ulp is None and mode != "rounded" and \
+                _significant_digits(gold, gold_ulp) < MIN_ROUNDED_DIGITS:
+            return False  # 1/3 is not the 0.3 a gold states; 0.0833 is 1/12 rounded
         if pred_ulp is not None and pred_ulp >= gold_ulp:
             return False
         return abs(pred - gold) <= gold_ulp / 2

@@ -22,12 +22,13 @@ _NUMBER_RE = re.compile(r"-?\\[dt]?frac\s*\{[^{}$]{1,40}\}\s*\{[^{}$]{1,40}\}"
                         r"|-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?![\d.,]))?")
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
 WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer
+WHOLE_MATH_MAX = 400  # the last math span, when nothing else marks the answer
 
 
 @dataclass(frozen=True)
 class Extraction:
     answer: str | None
-    how: str  # boxed | minerva | answer-is | last-number | whole | none
+    how: str  # boxed | minerva | answer-is | last-number | last-math | whole | none
 
 
 def _match_braces(text: str, open_pos: int) -> int | None:
@@ -141,12 +142,51 @@ def last_number(text: str) -> str | None:
     return token.replace(",", "").replace(" ", "").rstrip(".") or None
 
 
+def last_math(text: str) -> str | None:
+    """Content of the last ``$...$``, ``$$...$$``, ``\\(...\\)`` or ``\\[...\\]`` span (a
+    ``\\$`` is a dollar sign, not a delimiter). One linear scan."""
+    last: str | None = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt in "([":
+                close = "\\)" if nxt == "(" else "\\]"
+                end = text.find(close, i + 2)
+                if end < 0:
+                    return last
+                last = text[i + 2:end].strip() or last
+                i = end + 2
+                continue
+            i += 2
+            continue
+        if ch == "$":
+            delim = "$$" if text.startswith("$$", i) else "$"
+            j = i + len(delim)
+            while j < n:
+                if text[j] == "\\":
+                    j += 2
+                    continue
+                if text.startswith(delim, j):
+                    break
+                j += 1
+            if j >= n:
+                return last
+            last = text[i + len(delim):j].strip() or last
+            i = j + len(delim)
+            continue
+        i += 1
+    return last
+
+
 def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extraction:
     """Find the final answer in a response.
 
     Order: Minerva's "final answer is $X$. I hope it is correct"; the last complete box;
     "The answer is X"; then, for numeric gold answers, the last number (as the Qwen toolkit does
-    for every benchmark); otherwise a short one-line response is taken whole.
+    for every benchmark); then the last math span; otherwise a short one-line response is taken
+    whole.
     """
     text = response.replace("\u043a\u0438", "")  # a stray token some models emit (Qwen toolkit)
     if _MINERVA_START in text and _MINERVA_END in text:
@@ -164,6 +204,9 @@ def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extracti
         num = last_number(text)
         if num is not None:
             return Extraction(num, "last-number")
+    math = last_math(text)
+    if math is not None and len(math) <= WHOLE_MATH_MAX:
+        return Extraction(math, "last-math")
     stripped = text.strip()
     if stripped and len(stripped) <= WHOLE_RESPONSE_MAX and "\n" not in stripped:
         return Extraction(stripped, "whole")

@@ -49,7 +49,8 @@ class MathGrade:
     correct: bool
     extracted: str | None  # the answer found in the response, before normalisation
     rule: str  # exact | numeric | choice | text | structure | equation | symbolic | no-answer | ...
-    extraction: str = "none"  # boxed | minerva | answer-is | last-number | whole | given | none
+    # boxed | minerva | answer-is | last-number | last-math | whole | given | none
+    extraction: str = "none"
 
 
 def resolve_policy(policy: str | None) -> str:

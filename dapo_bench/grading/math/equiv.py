@@ -23,7 +23,8 @@ from dapo_bench.grading.math.normalize import (
     parse_number,
 )
 
-_LABEL = (r"(?:m\s*)?\\angle\s*[A-Za-z]+|\\overline\{[A-Za-z]+\}|\|[^|=]{1,20}\|"
+_LABEL = (r"(?:m\s*)?\\angle\s*[A-Za-z]+|\\(?:overline|vec|overrightarrow|hat)\{[A-Za-z]+\}"
+          r"|\|[^|=]{1,20}\|"
           r"|(?:[A-Za-z]+|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*")
 
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}"}

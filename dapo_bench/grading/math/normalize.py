@@ -68,6 +68,12 @@ _ALL_REALS_RE = re.compile(
     r"|^(?:the set of )?all real(?: numbers|s)?\.?$|^\(-\\infty,\s*\\infty\)$", re.IGNORECASE)
 _DNE_RE = re.compile(r"^(?:dne|does not exist|doesn't exist|undefined|not defined)\.?$",
                      re.IGNORECASE)
+_CONVERGENCE = {"absolutely convergent": "converges absolutely",
+                "conditionally convergent": "converges conditionally",
+                "convergent": "converges", "divergent": "diverges", "converge": "converges",
+                "diverge": "diverges"}
+_CONVERGENCE_RE = re.compile(r"^(?:absolutely convergent|conditionally convergent|convergent|"
+                             r"divergent|converge|diverge)$", re.IGNORECASE)
 _NO_SOLUTION_RE = re.compile(
     r"^(?:there (?:is|are) )?no (?:real )?(?:solutions?|roots?|such (?:numbers?|values?))\.?$"
     r"|^(?:the )?empty set$", re.IGNORECASE)
@@ -155,6 +161,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = text.replace("\r", " ").replace("\n", " ").replace("\t", " ").strip()
     s = s.replace("\\$", "").replace("$", "")
     s = GROUP_SEP_RE.sub("", s)
+    s = s.replace("{:}", ":")
     s = python_syntax(s)
     s = re.sub(r"\\[()\[\]]", " ", s)
     s = re.sub(r"\\(?:displaystyle|textstyle|scriptstyle)(?![A-Za-z])", "", s)
@@ -201,12 +208,15 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
         s = labelled.group(1) + labelled.group(2).replace(",", "")
     if _ALL_REALS_RE.search(s):
         s = _ALL_REALS_RE.sub(r"(-\\infty,\\infty)", s)
+        s = re.sub(r"^\(-\\infty,\\infty\)\s*(?:-|\\backslash|\\setminus)\s*(?=\\\{)",
+                   r"(-\\infty,\\infty) \\setminus ", s)
     if _NO_SOLUTION_RE.fullmatch(s):
         s = "\\emptyset"
     if _DNE_RE.fullmatch(s):
         s = "does not exist"
     if is_text(s):
         s = _TEXT_FILLER_RE.sub("", s, count=1) or s
+        s = _CONVERGENCE_RE.sub(lambda m: _CONVERGENCE[m.group(0).lower()], s)
     if s.lower() in _WORD_NUMBERS:
         s = str(_WORD_NUMBERS[s.lower()])
     return s

@@ -39,8 +39,6 @@ _REL_NAMES = {"\\le": "le", "<=": "le", "≤": "le", "\\ge": "ge", ">=": "ge", "
 _ONE_VAR_RE = re.compile(r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
 _BASIS_RE = re.compile(r"(?<![A-Za-z\\])[jk](?![A-Za-z])")
 _TERM_BASIS_RE = re.compile(r"^(.*?)\s*(?:\\cdot\s*)?([ijk])$")
-_SCALED_MATRIX_RE = re.compile(
-    r"^(.+?)\s*(?:\\cdot|\\times)?\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})$")
 _CONSTANTS = frozenset({"e", "\\pi"})  # one-symbol ends that are numbers, not variables
 INF, NEG_INF = "\\infty", "-\\infty"
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
@@ -180,6 +178,13 @@ def _expand_pm(items: list[str]) -> list[str]:
     return out
 
 
+def _one_environment(s: str) -> bool:
+    """The ``\\begin`` at the start of ``s`` closes at its very end."""
+    depths = _depth_scan(s)
+    closing = len(s) - len("\\end{pmatrix}")
+    return all(d > 0 for d in depths[len("\\begin{pmatrix}"):closing])
+
+
 def _is_matrix(s: str) -> bool:
     return s.startswith("\\begin{pmatrix}") and s.endswith("\\end{pmatrix}")
 
@@ -219,11 +224,11 @@ def structure(s: str) -> Node:
         if len(rows) == 1 and len(rows[0]) > 1:  # a row vector
             return Seq("vector", "(", ")", rows[0])
         return Mat(tuple(rows))
-    scaled = _SCALED_MATRIX_RE.match(s)
-    if scaled and _is_matrix(scaled.group(2)) and len(split_top(scaled.group(1))) == 1 \
-            and "\\begin" not in scaled.group(1):
-        inner = structure(scaled.group(2))
-        factor = scaled.group(1)
+    at = s.find("\\begin{pmatrix}")
+    factor = re.sub(r"\s*(?:\\cdot|\\times)?\s*$", "", s[:at]) if at > 0 else ""
+    if factor and _is_matrix(s[at:]) and "\\begin" not in factor \
+            and len(split_top(factor)) == 1 and _one_environment(s[at:]):
+        inner = structure(s[at:])
 
         def scale(e: str) -> str:
             return f"({factor})\\cdot({e})"

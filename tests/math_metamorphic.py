@@ -27,7 +27,7 @@ BENCHMARKS = ("math", "gsm8k", "minerva_math", "olympiadbench", "college_math")
 # ---------------------------------------------------------------- recognisers (notation only)
 
 INT = re.compile(r"-?\d+")
-SEP_INT = re.compile(r"-?\d{1,3}(?:(?:,\\!\s*|,|\{,\}|\\,)\d{3})+")
+SEP_INT = re.compile(r"-?[1-9]\d{0,2}(?:(?:,\\!\s*|,|\{,\}|\\,)\d{3})+")  # not "0,245"
 DEC = re.compile(r"-?\d+\.\d+")
 FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
 TEXT = re.compile(r"(?:\\text\{\s*)?([A-Za-z][A-Za-z ]{2,30}[A-Za-z])\s*\}?")
@@ -225,7 +225,7 @@ def _mixed(g: str, b: str) -> str | None:
 
 def _spacing(g: str, b: str) -> str | None:
     # spaces around operators and list commas; a digit-group comma (15,600) keeps its digits
-    spaced = re.sub(r"\s*([+=<>]|,(?!\d{3}(?!\d))|(?<!\d),)\s*", r" \1 ", g).strip()
+    spaced = re.sub(r"\s*([+=<>]|(?<!\\),(?!\d{3}(?!\d))|(?<![\d\\]),)\s*", r" \1 ", g).strip()
     spaced = re.sub(r"(?<=[\d}])\s*-\s*(?=[\d\\(])", " - ", spaced)
     return boxed(spaced) if spaced != g and "\\!" not in g and "{,}" not in g else None
 

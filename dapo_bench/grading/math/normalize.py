@@ -53,10 +53,10 @@ _DEGREES_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|°|\\de
                          r"|\\textdegree(?![A-Za-z])")
 _MATRIX_ENVS_RE = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix|vmatrix)\}")
 _ARRAY_BEGIN_RE = re.compile(r"\\begin\{array\}\s*\{[^{}]*\}")
-_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")  # not "0,245"
 _LABELLED_THOUSANDS_RE = re.compile(
-    r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)")
-_SPACED_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+    r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)")
+_SPACED_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?")
 # Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
 # optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
 GROUP_SEP_RE = re.compile(r"(?<=\d)(?:\s*,\s*\\!\s*|\{,\}|\\,|\\ |\\!|[\u2009\u202f])"

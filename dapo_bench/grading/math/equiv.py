@@ -39,6 +39,8 @@ _REL_NAMES = {"\\le": "le", "<=": "le", "≤": "le", "\\ge": "ge", ">=": "ge", "
 _ONE_VAR_RE = re.compile(r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
 _BASIS_RE = re.compile(r"(?<![A-Za-z\\])[jk](?![A-Za-z])")
 _TERM_BASIS_RE = re.compile(r"^(.*?)\s*(?:\\cdot\s*)?([ijk])$")
+_SET_BUILDER_RE = re.compile(r"\\\{\s*[A-Za-z]\s*(?:\\in\s*\(-\\infty,\\infty\)\s*)?"
+                             r"(?:\\mid|\||:)\s*(.+?)\s*\\\}")
 _CONSTANTS = frozenset({"e", "\\pi"})  # one-symbol ends that are numbers, not variables
 INF, NEG_INF = "\\infty", "-\\infty"
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
@@ -346,6 +348,9 @@ def real_set(s: str, value: object) -> list[Interval] | None:
     s = _IN_PREFIX_RE.sub("", s.strip())
     if compact(s) == "\\emptyset":
         return []
+    builder = _SET_BUILDER_RE.fullmatch(s)  # \{x \mid x > 5\}
+    if builder:
+        s = builder.group(1)
     pieces = split_top(s, "\\cup")
     if len(pieces) == 1:
         pieces = split_top(s)  # "x<-1, x>2": the two answers of an "or"
@@ -375,6 +380,7 @@ def real_set(s: str, value: object) -> list[Interval] | None:
 
 def _set_like(s: str) -> bool:
     return ("\\setminus" in s or compact(s) in ("\\emptyset", "(-\\infty,\\infty)")
+            or _SET_BUILDER_RE.fullmatch(s.strip()) is not None
             or _relation_parts(_IN_PREFIX_RE.sub("", s)) is not None
             or any(_relation_parts(p) is not None for p in split_top(s, "\\cup")))
 

@@ -7,6 +7,7 @@ Every function here is a linear scan of the text (no backtracking regexes), so e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dapo_bench.grading.math.normalize import GROUP_SEP_RE
@@ -117,6 +118,14 @@ def last_boxed(text: str) -> str | None:
             pos = i
 
 
+def _leading_math(rest: str) -> str | None:
+    """The math span ``rest`` starts with ("$\\frac{2}{7}$, since ..."), if any."""
+    body = rest.lstrip()
+    for start, content in _math_spans(body):
+        return content if start == 0 and content else None
+    return None
+
+
 def _answer_is(text: str) -> str | None:
     last = None
     for m in _ANSWER_IS_RE.finditer(text):
@@ -124,6 +133,9 @@ def _answer_is(text: str) -> str | None:
     if last is None:
         return None
     rest = text[last.end():]
+    span = _leading_math(rest)
+    if span:
+        return span
     end = _SENTENCE_END_RE.search(rest)
     ans = (rest[:end.start()] if end else rest).strip().strip("$").strip()
     return ans or None
@@ -142,21 +154,19 @@ def last_number(text: str) -> str | None:
     return token.replace(",", "").replace(" ", "").rstrip(".") or None
 
 
-def last_math(text: str) -> str | None:
-    """Content of the last ``$...$``, ``$$...$$``, ``\\(...\\)`` or ``\\[...\\]`` span (a
-    ``\\$`` is a dollar sign, not a delimiter). One linear scan."""
-    last: str | None = None
+def _math_spans(text: str) -> Iterator[tuple[int, str]]:
+    """``(start, content)`` of each ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]`` span,
+    in order (a ``\\$`` is a dollar sign, not a delimiter); stops at an unclosed one. Linear."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch == "\\" and i + 1 < n:
             nxt = text[i + 1]
             if nxt in "([":
-                close = "\\)" if nxt == "(" else "\\]"
-                end = text.find(close, i + 2)
+                end = text.find("\\)" if nxt == "(" else "\\]", i + 2)
                 if end < 0:
-                    return last
-                last = text[i + 2:end].strip() or last
+                    return
+                yield i, text[i + 2:end].strip()
                 i = end + 2
                 continue
             i += 2
@@ -172,11 +182,18 @@ def last_math(text: str) -> str | None:
                     break
                 j += 1
             if j >= n:
-                return last
-            last = text[i + len(delim):j].strip() or last
+                return
+            yield i, text[i + len(delim):j].strip()
             i = j + len(delim)
             continue
         i += 1
+
+
+def last_math(text: str) -> str | None:
+    """Content of the last non-empty math span of ``text``."""
+    last: str | None = None
+    for _, content in _math_spans(text):
+        last = content or last
     return last
 
 

@@ -177,6 +177,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = _strip_unit_tail(s.strip(), strip_units)
     s = _unwrap(_TEXT_WRAP_RE, s)
     s = re.sub(r"\\(?:vec|hat|overrightarrow)\s*\{\s*([ijk])\s*\}", r"\1", s)
+    s = re.sub(r"(?<=[)\]}])\s*\^\s*(?:\{\s*(?:T|\\top|t)\s*\}|T|\\top)$", "", s)  # transpose
     s = re.sub(r"\\langle(?![A-Za-z])", "(", s)
     s = re.sub(r"\\rangle(?![A-Za-z])", ")", s)
     s = re.sub(r"\s*\bpercent\b", "%", s)

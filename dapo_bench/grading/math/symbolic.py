@@ -262,7 +262,10 @@ def relations_equal(pred: Basic, gold: Basic) -> bool:
     flipped = flips.get(type(gold)) is type(pred)
     if not (same or flipped):
         return False
-    dp, dg = _difference(pred), _difference(gold)
+    try:
+        dp, dg = _difference(pred), _difference(gold)
+    except (TypeError, ValueError, AttributeError):  # a relation between a symbol and a tuple
+        return False
     symbols = sorted(dp.free_symbols | dg.free_symbols, key=lambda s: s.name)
     ratios = []
     for subs in (_points(symbols) if symbols else [{}]):

@@ -12,12 +12,8 @@ if TYPE_CHECKING:
 
 def grade_responses(benchmark: str, problems: list[Problem], responses: list[str], *,
                     workers: int | None = None, progress: bool = False,
-                    unsafe_no_sandbox: bool = False,
-                    math_policy: str | None = None) -> list[SampleGrade]:
-    """Grade one response per problem with the grader the benchmark's kind calls for.
-
-    ``math_policy``: the math numeric policy ("strict" or "qwen"; default
-    $DAPO_BENCH_MATH_POLICY, then "strict")."""
+                    unsafe_no_sandbox: bool = False) -> list[SampleGrade]:
+    """Grade one response per problem with the grader the benchmark's kind calls for."""
     from dapo_bench.data.registry import get_benchmark
 
     if len(problems) != len(responses):
@@ -35,4 +31,4 @@ def grade_responses(benchmark: str, problems: list[Problem], responses: list[str
         if problem.gold is None:
             raise ValueError(f"problem {problem.id!r} of {benchmark!r} has no gold answer")
         pairs.append((response, problem.gold))
-    return grade_many(pairs, benchmark, workers=workers, progress=progress, policy=math_policy)
+    return grade_many(pairs, benchmark, workers=workers, progress=progress)

@@ -81,7 +81,8 @@ class MathWorkerPool:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dapo_bench.grading.math.worker", str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
-            close_fds=True, start_new_session=True)
+            close_fds=True, start_new_session=True,
+            cwd=_PACKAGE_ROOT)  # "-m" puts the cwd first: another checkout there would shadow us
         os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
         return _Worker(proc=proc, stderr=stderr)
 

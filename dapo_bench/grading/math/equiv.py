@@ -212,6 +212,8 @@ def _ijk_vector(s: str) -> Seq | None:
         if re.search(r"(?<![A-Za-z\\])[ijk](?![A-Za-z])", coeff):
             return None
         coeffs[m.group(2)] = {"": "1", "+": "1", "-": "-1"}.get(coeff, coeff.lstrip("+"))
+    if len(coeffs) < 2:
+        return None  # "2k" alone is a multiple of k, not a vector
     names = ("i", "j", "k") if "k" in coeffs else ("i", "j")
     return Seq("vector", "(", ")", tuple(coeffs.get(n, "0") for n in names))
 

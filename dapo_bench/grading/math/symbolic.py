@@ -174,6 +174,8 @@ def _renamings(pred: Basic, gold: Basic, any_names: bool) -> list[dict[Symbol, S
     only_g = sorted(gold.free_symbols - pred.free_symbols, key=lambda x: x.name)
     if not only_p or len(only_p) != len(only_g) or len(only_p) > MAX_RENAMED:
         return []
+    if not any_names and not pred.free_symbols & gold.free_symbols:
+        return []  # a lone "k" for "c" is a different answer, not a renamed constant
     if not any_names and not all(_CONSTANT_RE.fullmatch(x.name)
                                  for x in [*only_p, *only_g]):
         return []

@@ -120,3 +120,20 @@ def test_model_text_never_reaches_sympys_string_parser(
         symbolic += verdict.rule == "symbolic"
     assert symbolic > 50  # the symbolic path really ran
     assert string_parser_tripwire == []
+
+
+def test_caller_side_structure_hands_over_after_its_budget() -> None:
+    """Structure is compared in the caller only up to a fixed number of leaf comparisons; a
+    larger matching goes to the bounded workers (None from the caller-side judge)."""
+    from dapo_bench.grading.math.equiv import FAST_BUDGET, structured_fast_equal
+
+    n = 120  # an unordered matching of n items costs about n**2 / 2 comparisons
+    assert n * n // 2 > FAST_BUDGET
+    pred = "\\{" + ",".join(str(i) for i in range(n)) + "\\}"
+    gold = "\\{" + ",".join(str(i) for i in reversed(range(n))) + "\\}"
+    assert structured_fast_equal(pred, gold) is None
+    small = "\\{" + ",".join(str(i) for i in range(20)) + "\\}"
+    verdict = structured_fast_equal(small, "\\{" + ",".join(str(19 - i) for i in range(20)) + "\\}")
+    assert verdict is not None and verdict.correct
+    [grade] = grade_many([(pred, gold)], "math", workers=1, extract=False)
+    assert grade.correct

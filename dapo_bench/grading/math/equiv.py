@@ -47,6 +47,7 @@ _IN_PREFIX_RE = re.compile(r"^[A-Za-z]\s*\\in\s*")
 MAX_ITEMS = 200
 MAX_STRUCT_CHARS = 5000  # longer answers can only match by exact string
 MAX_NESTING = 60
+FAST_BUDGET = 5000  # leaf comparisons the caller makes before handing over to a worker
 
 
 @dataclass(frozen=True)
@@ -390,14 +391,20 @@ def _set_like(s: str) -> bool:
 class Comparator:
     """Recursive comparison; ``scalar`` is the symbolic judge for two plain expressions."""
 
-    def __init__(self, scalar: object, mode: str = "exact", value: object = None) -> None:
+    def __init__(self, scalar: object, mode: str = "exact", value: object = None,
+                 budget: int | None = None) -> None:
         self._scalar = scalar
         self.mode = mode
+        self._budget = budget  # comparisons allowed (caller side), then NeedsSymbolic
+        self._calls = 0
         self._value = value or _fast_value
         self.rules: set[str] = set()
         self.rename: dict[str, str] = {}
 
     def equal(self, pred: str, gold: str) -> bool:
+        self._calls += 1
+        if self._budget is not None and self._calls > self._budget:
+            raise NeedsSymbolic("comparison budget spent")  # the bounded worker takes over
         fast = fast_equal(pred, gold, self.mode)
         if fast is not None:
             self.rules.add(fast.rule)
@@ -601,7 +608,7 @@ def structured_fast_equal(pred: str, gold: str, mode: str = "exact") -> Verdict 
         return fast
     if len(pred) > MAX_STRUCT_CHARS or _nesting(pred) > MAX_NESTING:
         return Verdict(False, "too-complex")
-    comparator = Comparator(_needs_symbolic, mode)
+    comparator = Comparator(_needs_symbolic, mode, budget=FAST_BUDGET)
     try:
         correct = comparator.equal(pred, gold)
     except NeedsSymbolic:

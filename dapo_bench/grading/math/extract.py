@@ -47,6 +47,7 @@ def _match_braces(text: str, open_pos: int) -> int | None:
 
 _BOX_GAP_RE = re.compile(r"[\s$,;]*(?:(?:and|or|,|\\text\{\s*(?:and|or|,)\s*\}|\\quad)[\s$,;]*)?")
 MAX_JOINED_BOXES = 20
+MAX_BOX_GAP = 40  # longer text between two boxes: separate answers (and no regex backtracking)
 
 
 def boxes(text: str) -> list[tuple[int, int, str]]:
@@ -82,7 +83,8 @@ def final_boxes(text: str) -> str | None:
         return None
     run = [found[-1]]
     for prev in reversed(found[:-1]):
-        if len(run) >= MAX_JOINED_BOXES or not _BOX_GAP_RE.fullmatch(text[prev[1]:run[-1][0]]):
+        gap = text[prev[1]:run[-1][0]]
+        if len(run) >= MAX_JOINED_BOXES or len(gap) > MAX_BOX_GAP or not _BOX_GAP_RE.fullmatch(gap):
             break
         run.append(prev)
     return ", ".join(c for _, _, c in reversed(run))

@@ -420,6 +420,10 @@ class Comparator:
             if pa[0] == ga[0]:
                 return self.equal(pa[1], ga[1])
             pc, gc = _CALL_RE.fullmatch(pa[0]), _CALL_RE.fullmatch(ga[0])
+            if bool(pc) != bool(gc):  # y = 2x+1 against f(x) = 2x+1: both name the value
+                call, plain = (pc, ga[0]) if pc else (gc, pa[0])
+                if _ONE_VAR_RE.fullmatch(plain) and plain not in call.group(2).split(","):
+                    return self.equal(pa[1], ga[1])
             if pc and gc and pc.group(1) == gc.group(1):  # f(x)=3x against f(t)=3t
                 pv, gv = pc.group(2).split(","), gc.group(2).split(",")
                 if len(pv) == len(gv):

@@ -534,7 +534,8 @@ class Comparator:
 
 def _as_tuple(seq: Seq) -> Seq | None:
     """A vector (column/row matrix, ``\\langle\\rangle``, ``i, j, k``) is an ordered tuple."""
-    if seq.kind == "vector" or (seq.kind == "bracket" and seq.opener == "(" and seq.closer == ")"):
+    if seq.kind == "vector" or (seq.kind == "bracket" and (seq.opener, seq.closer) in
+                                (("(", ")"), ("[", "]"))):  # [1, 2] for a vector: a list
         return Seq("bracket", "(", ")", seq.items)
     if seq.kind == "bare":
         return Seq("bracket", "(", ")", seq.items)

@@ -1,11 +1,16 @@
 """Speed and accuracy of the math grader, side by side with Math-Verify on the same inputs.
 
     python benchmarks/grader_bench.py [--data DIR] [--workers 2] [--mv-venv DIR]
+                                      [--skip-metamorphic]
 
-Two workloads: the labelled case corpus (tests/fixtures/math_grader_cases.jsonl) and the 5,000
-MATH test gold answers, each wrapped in a typical response ("... so the answer is
-\\boxed{GOLD}."). Math-Verify is not a dependency of dapo-bench: the script runs it in its own
-virtual environment (created on first use with ``python -m venv --system-site-packages`` and
+Workloads: the labelled fixtures (tests/fixtures/: ``math_grader_cases`` — the first pass's own
+corpus, which the grader was tuned on; ``math_heldout_cases`` — written before the second
+pass, then used to develop it; ``math_blind_cases`` — written after it, graded once; and
+``math_audit_cases`` — the disagreements with Math-Verify, adjudicated by hand); the metamorphic
+corpus of tests/math_metamorphic.py over the real golds (acceptance per transform for both
+graders); and the 5,000 MATH test gold answers, each wrapped in a typical response ("... so the
+answer is \\boxed{GOLD}."). Math-Verify is not a dependency of dapo-bench: the script runs it in
+its own virtual environment (created on first use with ``python -m venv --system-site-packages`` and
 ``pip install math-verify``), in a separate process with a pool of ``--workers`` processes,
 calling ``verify(parse("\\boxed{GOLD}"), parse(RESPONSE))``. Timings include starting each
 side's worker processes. Prints cases/second, accuracy against the labels, and agreement.
@@ -20,11 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "tests" / "fixtures" / "math_grader_cases.jsonl"
+FIXTURES = REPO / "tests" / "fixtures"
+LABELLED = (("math_grader_cases", "first-pass corpus (tuned on)"),
+            ("math_heldout_cases", "held-out set (written first, then developed on)"),
+            ("math_blind_cases", "blind set (written after, graded once: 72/74 then)"),
+            ("math_audit_cases", "audit of disagreements with Math-Verify"),
+            ("math_probe_cases", "probes written after the blind set (developed on)"))
 
 # Runs inside the Math-Verify environment: reads [gold, response] lines, prints one JSON object.
 MV_RUNNER = r"""
@@ -124,25 +133,54 @@ def main() -> None:
                         default=Path(tempfile.gettempdir()) / "dapo-bench-math-verify",
                         help="virtual environment holding math-verify (created if missing)")
     parser.add_argument("--mv-version", default="0.9.0")
+    parser.add_argument("--skip-metamorphic", action="store_true",
+                        help="leave out the metamorphic corpus (about 88,000 cases; Math-Verify "
+                             "takes minutes on it)")
     args = parser.parse_args()
     python = ensure_math_verify(args.mv_venv, args.mv_version)
     print(f"math-verify: {python} (its own venv), verify(parse('\\boxed{{GOLD}}'), "
           f"parse(RESPONSE)) in a Pool({args.workers}); dapo-bench: grade_many(workers="
           f"{args.workers}); both timed from a fresh process")
 
-    cases = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines() if x]
-    pairs = [(c["response"], c["gold"]) for c in cases]
-    labels = [bool(c["expected"]) for c in cases]
-    ours = run_ours(pairs, [c["benchmark"] for c in cases], args.workers)
-    theirs = run_math_verify(python, pairs, args.workers)
-    report("labelled corpus", len(cases), ours, theirs, labels)
-    wrong = Counter(c["category"] for c, v in zip(cases, theirs[0], strict=True)
-                    if v != c["expected"])
-    print("math-verify misgraded, by category:", dict(wrong.most_common()))
+    for stem, title in LABELLED:
+        path = FIXTURES / f"{stem}.jsonl"
+        if not path.is_file():
+            continue
+        cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+        pairs = [(c["response"], c["gold"]) for c in cases]
+        labels = [bool(c["expected"]) for c in cases]
+        ours = run_ours(pairs, [c["benchmark"] for c in cases], args.workers)
+        theirs = run_math_verify(python, pairs, args.workers)
+        report(f"{stem}: {title}", len(cases), ours, theirs, labels)
+        for label, (verdicts, _) in (("dapo-bench", ours), ("math-verify", theirs)):
+            fp = sum(v and not y for v, y in zip(verdicts, labels, strict=True))
+            fn = sum(y and not v for v, y in zip(verdicts, labels, strict=True))
+            print(f"  {label}: {fp} false positives, {fn} false negatives")
 
     data_dir = args.data or Path(os.environ.get("DAPO_BENCH_DATA", REPO.parent / "shared/data"))
     sys.path.insert(0, str(REPO))
     from dapo_bench.data.registry import load_benchmark
+
+    if not args.skip_metamorphic:
+        sys.path.insert(0, str(REPO / "tests"))
+        from math_metamorphic import cases as metamorphic_cases
+        from math_metamorphic import load_golds
+
+        rows = list(metamorphic_cases(load_golds(data_dir)))
+        pairs = [(r["response"], r["gold"]) for r in rows]
+        labels = [bool(r["expected"]) for r in rows]
+        ours = run_ours(pairs, [r["benchmark"] for r in rows], args.workers)
+        theirs = run_math_verify(python, pairs, args.workers)
+        report("metamorphic corpus (tests/math_metamorphic.py)", len(rows), ours, theirs, labels)
+        print(f"{'transform':<26}{'kind':>6}{'cases':>7}{'dapo-bench':>12}{'math-verify':>13}")
+        per: dict[str, list[int]] = {}
+        for k, r in enumerate(rows):
+            per.setdefault(r["transform"], []).append(k)
+        for name, idx in per.items():
+            acc = [100 * sum(v[k] == labels[k] for k in idx) / len(idx)
+                   for v in (ours[0], theirs[0])]
+            print(f"{name:<26}{rows[idx[0]]['kind']:>6}{len(idx):>7}{acc[0]:>11.2f}%"
+                  f"{acc[1]:>12.2f}%")
 
     golds = [str(p.gold) for p in load_benchmark("math", data_dir=data_dir)]
     pairs = [(f"Let me work it out.\n... so the answer is \\boxed{{{g}}}.", g) for g in golds]

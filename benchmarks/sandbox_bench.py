@@ -52,7 +52,7 @@ def ours(data: Path, workers: int, cache: Path) -> tuple[float, int, int, int, s
 def warm_overhead(workers: int, n: int = 400) -> float:
     """Milliseconds per trivial program through warm jails (start-up excluded)."""
     from dapo_bench.grading.code import open_pool
-    from dapo_bench.grading.code_suites import base_job
+    from dapo_bench.grading.code.suites import base_job
     from dapo_bench.sandbox_runner import wire
     from dapo_bench.sandbox_runner.policy import DEFAULT_POLICY
 

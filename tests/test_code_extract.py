@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dapo_bench.grading.code_extract import (
+from dapo_bench.grading.code.extract import (
     complete_with_prompt,
     continue_prompt,
     extract_program,

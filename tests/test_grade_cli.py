@@ -76,3 +76,20 @@ def test_missing_file_and_unknown_benchmark(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in output
     code, output = run("grade", str(tmp_path / "nope.jsonl"), "--benchmark", "nope")
     assert code == 2 and "unknown benchmark" in output
+
+
+def test_math_policy_option(tmp_path: Path) -> None:
+    """strict (default): a decimal never stands for an exact gold; qwen: relative 1e-4."""
+    responses = write(tmp_path / "r.jsonl", [
+        {"id": 0, "response": "24 + 18 = 42, 42 - 35 = 7. The answer is 7.00001."},
+    ])
+    verdicts = []
+    for policy in ([], ["--math-policy", "strict"], ["--math-policy", "qwen"]):
+        out = tmp_path / f"v{len(verdicts)}.jsonl"
+        code, output = run("grade", str(responses), "--benchmark", "gsm8k", "--data", str(DATA),
+                           "--out", str(out), "--workers", "1", *policy)
+        assert code == 0, output
+        verdicts.append(json.loads(out.read_text().splitlines()[0])["correct"])
+    assert verdicts == [False, False, True]
+    code, output = run("grade", str(responses), "--benchmark", "gsm8k", "--math-policy", "loose")
+    assert code != 0 and "loose" in output

@@ -12,8 +12,8 @@ import pytest
 import sympy.parsing.sympy_parser as sympy_parser
 
 from dapo_bench.grading.math import grade_many
-from dapo_bench.grading.math_equiv import equal
-from dapo_bench.grading.math_normalize import normalize_answer
+from dapo_bench.grading.math.equiv import equal
+from dapo_bench.grading.math.normalize import normalize_answer
 
 CORPUS = Path(__file__).parent / "fixtures" / "math_grader_cases.jsonl"
 
@@ -102,7 +102,10 @@ def test_model_text_never_reaches_sympys_string_parser(
     """The worker's full comparison over every corpus answer (and the injections) in-process."""
     from dapo_bench.grading.math import extract_for
 
-    pairs = [(c["response"], c["gold"], c["benchmark"]) for c in load_corpus()
+    extra = [json.loads(line) for name in ("math_heldout_cases", "math_blind_cases")
+             for line in (CORPUS.parent / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+             if line]
+    pairs = [(c["response"], c["gold"], c["benchmark"]) for c in [*load_corpus(), *extra]
              if c["category"] != "pathological"]
     pairs += [(r.replace("{p}", "/nonexistent/x"), "0", "math") for r in INJECTIONS]
     symbolic = 0
@@ -111,8 +114,26 @@ def test_model_text_never_reaches_sympys_string_parser(
         if found.answer is None:
             continue
         strip = benchmark != "minerva_math"
+        mode = "rounded" if benchmark == "minerva_math" else "exact"
         verdict = equal(normalize_answer(found.answer, strip_units=strip),
-                        normalize_answer(gold, strip_units=strip))
+                        normalize_answer(gold, strip_units=strip), mode)
         symbolic += verdict.rule == "symbolic"
     assert symbolic > 50  # the symbolic path really ran
     assert string_parser_tripwire == []
+
+
+def test_caller_side_structure_hands_over_after_its_budget() -> None:
+    """Structure is compared in the caller only up to a fixed number of leaf comparisons; a
+    larger matching goes to the bounded workers (None from the caller-side judge)."""
+    from dapo_bench.grading.math.equiv import FAST_BUDGET, structured_fast_equal
+
+    n = 120  # an unordered matching of n items costs about n**2 / 2 comparisons
+    assert n * n // 2 > FAST_BUDGET
+    pred = "\\{" + ",".join(str(i) for i in range(n)) + "\\}"
+    gold = "\\{" + ",".join(str(i) for i in reversed(range(n))) + "\\}"
+    assert structured_fast_equal(pred, gold) is None
+    small = "\\{" + ",".join(str(i) for i in range(20)) + "\\}"
+    verdict = structured_fast_equal(small, "\\{" + ",".join(str(19 - i) for i in range(20)) + "\\}")
+    assert verdict is not None and verdict.correct
+    [grade] = grade_many([(pred, gold)], "math", workers=1, extract=False)
+    assert grade.correct

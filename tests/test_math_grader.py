@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from dapo_bench.grading.math import grade, grade_detailed, grade_many
-from dapo_bench.grading.math_equiv import equal, split_top, structure
-from dapo_bench.grading.math_extract import extract_answer, last_boxed, last_number
-from dapo_bench.grading.math_normalize import normalize_answer, parse_number
+from dapo_bench.grading.math.equiv import equal, split_top, structure
+from dapo_bench.grading.math.extract import extract_answer, last_boxed, last_number
+from dapo_bench.grading.math.normalize import normalize_answer, parse_number
 
 CORPUS = Path(__file__).parent / "fixtures" / "math_grader_cases.jsonl"
 CATEGORIES = {"extraction", "normalisation", "numeric", "symbolic", "structured", "choice",

@@ -21,7 +21,7 @@ from sandbox_support import (  # noqa: F401 - private_reference_cache is an auto
 from dapo_bench.data.code_benchmarks import _extra
 from dapo_bench.data.registry import Problem
 from dapo_bench.grading.code import grade_programs, open_pool
-from dapo_bench.grading.code_suites import base_job
+from dapo_bench.grading.code.suites import base_job
 from dapo_bench.grading.jail import STACK_ENV, SandboxUnavailable
 from dapo_bench.grading.jail_pool import Jail
 from dapo_bench.sandbox_runner import wire

@@ -11,13 +11,13 @@ import math
 
 import pytest
 
-from dapo_bench.grading.code_compare import (
+from dapo_bench.grading.code.compare import (
     function_match,
     lcb_stdio_match,
     oracle_for,
     taco_stdio_match,
 )
-from dapo_bench.grading.code_verdict import Suite, judge, pack_expected
+from dapo_bench.grading.code.verdict import Suite, judge, pack_expected
 from dapo_bench.grading.jail_pool import RawOutcome
 from dapo_bench.sandbox_runner import confine, wire
 

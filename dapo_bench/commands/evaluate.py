@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -110,12 +111,15 @@ def _split(value: str | None) -> list[str]:
               help="vLLM context length (default: longest prompt + max new tokens).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars (default: when stderr is a terminal).")
+@click.option("--math-policy", type=click.Choice(["strict", "qwen"]), default=None,
+              help="Math numeric policy (see `dapo-bench grade --help`); sets "
+                   "$DAPO_BENCH_MATH_POLICY for the graders. Default: that variable, then strict.")
 def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | None,
             backend: str, template: str | None, max_new_tokens: int, n_samples: int,
             temperature: float, top_p: float, seed: int, dtype: str, data_dir: Path | None,
             out: Path, name: str | None, regrade: bool, overwrite: bool, workers: int | None,
             batch_size: int | None, tensor_parallel_size: int, kv_cache_gb: float | None,
-            max_model_len: int | None, progress: bool | None) -> None:
+            max_model_len: int | None, progress: bool | None, math_policy: str | None) -> None:
     """Evaluate checkpoint CKPT (a directory or hub id): generate, grade, store every sample.
 
     Writes OUT/NAME/BENCHMARK.json and .samples.jsonl; the raw generations go to
@@ -126,6 +130,10 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
 
     if suite is not None and benchmarks:
         raise UserInputError("pass --suite or --benchmarks, not both")
+    if math_policy is not None:
+        from dapo_bench.grading.math import POLICY_ENV
+
+        os.environ[POLICY_ENV] = math_policy
     names = _split(benchmarks) or suite_benchmarks(suite or "math")
     show = progress if progress is not None else _err.is_terminal
     gen_kwargs: dict[str, Any] = {"tensor_parallel_size": tensor_parallel_size,

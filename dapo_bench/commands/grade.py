@@ -35,7 +35,8 @@ def read_responses(path: Path) -> list[tuple[int, str, str]]:
 
 
 def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | None,
-                    workers: int | None, timeout_s: float) -> tuple[int, int, int, Path]:
+                    workers: int | None, timeout_s: float, policy: str | None = None
+                    ) -> tuple[int, int, int, Path]:
     """Grade every row; returns (correct, total, timeouts, verdicts file)."""
     from dapo_bench.data.registry import load_benchmark
     from dapo_bench.grading.math import grade_many
@@ -49,7 +50,8 @@ def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | No
             raise DataError(path, f"id {pid!r} is not a problem of benchmark {benchmark!r}",
                             line=line, field="id")
         pairs.append((response, str(gold[pid])))
-    grades = grade_many(pairs, benchmark, workers=workers, timeout_s=timeout_s, progress=True)
+    grades = grade_many(pairs, benchmark, workers=workers, timeout_s=timeout_s, progress=True,
+                        policy=policy)
     records: list[dict[str, Any]] = [
         {"id": pid, "line": line, "correct": g.correct, "verdict": g.verdict,
          "extracted": g.extracted, "rule": g.detail, "gold": gold[pid]}
@@ -72,11 +74,16 @@ def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | No
 @click.option("--workers", type=int, default=None, help="Grading processes (default: cores).")
 @click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True,
               help="Seconds allowed per answer (math).")
+@click.option("--math-policy", type=click.Choice(["strict", "qwen"]), default=None,
+              help="Math numeric policy: strict (default; a decimal never stands for an exact "
+                   "gold) or qwen (the Qwen toolkit's relative 1e-4 whenever a decimal is "
+                   "involved). Default: $DAPO_BENCH_MATH_POLICY, then strict.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Code only: run model-written programs WITHOUT isolation. Only for machines "
                    "where no sandbox works and the programs are trusted.")
 def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
-            workers: int | None, timeout_s: float, unsafe_no_sandbox: bool) -> None:
+            workers: int | None, timeout_s: float, math_policy: str | None,
+            unsafe_no_sandbox: bool) -> None:
     """Grade RESPONSES.jsonl (rows with `id` and `response`) and print the accuracy."""
     from dapo_bench.data.registry import get_benchmark
 
@@ -90,7 +97,7 @@ def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
                            unsafe_no_sandbox=unsafe_no_sandbox)
         return
     correct, total, timeouts, target = grade_math_file(responses, benchmark, data, out,
-                                                       workers, timeout_s)
+                                                       workers, timeout_s, math_policy)
     extra = f", {timeouts} timed out" if timeouts else ""
     click.echo(f"{benchmark}: {correct}/{total} correct, accuracy {100 * correct / total:.2f}%"
                f"{extra}; verdicts in {target}")

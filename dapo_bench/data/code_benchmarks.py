@@ -27,7 +27,7 @@ from dapo_bench.data.code_formats import (
 )
 from dapo_bench.data.registry import BenchmarkSpec, Problem, register
 from dapo_bench.errors import DataError
-from dapo_bench.grading.code_compare import oracle_for
+from dapo_bench.grading.code.compare import oracle_for
 
 CODE_TEMPLATE = "code-cot"
 LCB_RELEASE_ENV = "DAPO_BENCH_LCB_RELEASE"

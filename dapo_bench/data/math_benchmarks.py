@@ -16,7 +16,7 @@ from typing import Any
 
 from dapo_bench.data.registry import BenchmarkSpec, Problem, register
 from dapo_bench.errors import DataError
-from dapo_bench.grading.math_extract import last_boxed
+from dapo_bench.grading.math.extract import last_boxed
 from dapo_bench.jsonio import iter_jsonl
 
 Row = dict[str, Any]

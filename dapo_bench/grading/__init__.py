@@ -1,4 +1,5 @@
-"""Graders: math answer equivalence and code verdicts from the sandbox."""
+"""Graders by domain: ``grading.math`` (answer extraction, normalisation, equivalence, the
+bounded sympy pool) and ``grading.code`` (code extraction, test suites, verdicts from the jail)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ only, so no string from a response ever reaches ``sympify``/``parse_expr``/``eva
 
 from __future__ import annotations
 
+import itertools
 import re
+from fractions import Fraction
 
 import sympy
 from latex2sympy2_extended import latex2sympy2 as _l2s
@@ -33,8 +35,12 @@ class UnsafeInput(ValueError):
     """Raised instead of handing a non-numeric string to sympy's string parser."""
 
 
+_EXACT = {"decimals": False}  # set for the duration of one to_sympy call (workers: one thread)
+
+
 def safe_number(text: str) -> sympy.Number:
-    """A sympy number from a grammar NUMBER token, built without ``sympify``."""
+    """A sympy number from a grammar NUMBER token, built without ``sympify``; a decimal is an
+    exact Rational while ``to_sympy(..., exact_decimals=True)`` runs."""
     t = text.replace(",", "").replace(" ", "")
     if not t or not _NUMBER_TOKEN.fullmatch(t) or not re.search(r"\d", t):
         raise UnsafeInput(f"not a number token: {text[:40]!r}")
@@ -45,6 +51,9 @@ def safe_number(text: str) -> sympy.Number:
     mantissa, _, exp = t.lower().partition("e")
     if exp and abs(int(exp)) > MAX_INT_DIGITS:
         raise UnsafeInput("exponent too large")
+    if _EXACT["decimals"]:
+        value = Fraction(t)  # digits only: checked by _NUMBER_TOKEN above
+        return Rational(value.numerator, value.denominator)
     return Float(t, max(15, len(mantissa)))
 
 
@@ -78,12 +87,18 @@ def _nesting(s: str) -> int:
     return best
 
 
-def to_sympy(latex: str) -> Basic:
-    """Parse one normalised scalar answer; raises on anything unparsable or too large."""
+def to_sympy(latex: str, *, exact_decimals: bool = False) -> Basic:
+    """Parse one normalised scalar answer; raises on anything unparsable or too large.
+
+    ``exact_decimals`` reads ``0.0833`` as 833/10000 (the strict policy against an exact gold)."""
     if len(latex) > MAX_PARSE_LEN or _nesting(latex) > MAX_NESTING:
         raise UnsafeInput("answer too long or too deeply nested to parse")
     s = re.sub(r"(\d)[eE]([+-]?\d+)(?![\d.])", r"\1\\times10^{\2}", latex)
-    expr = _Converter(config=_CONFIG).parse(s)
+    _EXACT["decimals"] = exact_decimals
+    try:
+        expr = _Converter(config=_CONFIG).parse(s)
+    finally:
+        _EXACT["decimals"] = False
     if not isinstance(expr, Basic):
         raise UnsafeInput("not a scalar expression")
     _check_size(expr)
@@ -114,7 +129,7 @@ def _check_size(expr: Basic) -> None:
                 raise UnsafeInput("exponent too large")
 
 
-def _has_float(expr: Basic) -> bool:
+def has_float(expr: Basic) -> bool:
     return any(isinstance(n, Float) for n in sympy.preorder_traversal(expr))
 
 
@@ -148,7 +163,60 @@ def _points(symbols: list[Symbol]) -> list[dict[Symbol, Basic]]:
             for pts in _POINTS]
 
 
-def exprs_equal(pred: Basic, gold: Basic) -> bool:
+_CONSTANT_RE = re.compile(r"[ABCDKck](?:_\{?[0-9]{1,2}\}?)?")
+MAX_RENAMED = 3
+
+
+def _renamings(pred: Basic, gold: Basic, any_names: bool) -> list[dict[Symbol, Symbol]]:
+    """Bijections from the symbols only ``pred`` has to those only ``gold`` has: arbitrary
+    constants (``C`` for ``c``, ``C_1, C_2`` for ``A, B``), or any names in an equation."""
+    only_p = sorted(pred.free_symbols - gold.free_symbols, key=lambda x: x.name)
+    only_g = sorted(gold.free_symbols - pred.free_symbols, key=lambda x: x.name)
+    if not only_p or len(only_p) != len(only_g) or len(only_p) > MAX_RENAMED:
+        return []
+    if not any_names and not pred.free_symbols & gold.free_symbols:
+        return []  # a lone "k" for "c" is a different answer, not a renamed constant
+    if not any_names and not all(_CONSTANT_RE.fullmatch(x.name)
+                                 for x in [*only_p, *only_g]):
+        return []
+    return [dict(zip(only_p, perm, strict=True)) for perm in itertools.permutations(only_g)]
+
+
+def exprs_equal(pred: Basic, gold: Basic, rename: dict[str, str] | None = None) -> bool:
+    """Value equality (see ``_values_equal``), after renaming ``rename``'s variables
+    (``f(x)=3x`` against ``f(t)=3t``), then under renamings of arbitrary constants."""
+    if rename:
+        pred = pred.subs({Symbol(a.strip()): Symbol(b.strip()) for a, b in rename.items()})
+    if _values_equal(pred, gold):
+        return True
+    relational = (isinstance(pred, Relational) and isinstance(gold, Relational)
+                  and len(gold.free_symbols) >= 2)  # y=2t+1 for y=2x+1; not x=3 for y=3
+    return any(_values_equal(pred.subs(m), gold)
+               for m in _renamings(pred, gold, any_names=relational))
+
+
+def rounded_match(value: Fraction, ulp: Fraction, gold: Basic) -> bool:
+    """A decimal with at least three significant digits that is ``gold`` correctly rounded
+    (Minerva Math's golds stand for rounded physical values)."""
+    from dapo_bench.grading.math.normalize import values_match
+
+    g = numeric_value(gold)
+    if g is None:
+        return False
+    return values_match(value, ulp, Fraction(g), None, "rounded")
+
+
+def numeric_value(expr: Basic) -> float | None:
+    """The real value of a constant expression, or None."""
+    if expr.free_symbols:
+        return None
+    c = _evaluate(expr, {})
+    if c is None or abs(c.imag) > 1e-12 * max(1.0, abs(c.real)):
+        return None
+    return c.real
+
+
+def _values_equal(pred: Basic, gold: Basic) -> bool:
     """Value equality: exact for exact answers, relative 1e-4 when either side has a decimal.
 
     Expressions with variables are compared at three fixed generic points (positive rationals,
@@ -161,7 +229,7 @@ def exprs_equal(pred: Basic, gold: Basic) -> bool:
             return True
     except Exception:
         pass
-    tolerant = _has_float(pred) or _has_float(gold)
+    tolerant = has_float(pred) or has_float(gold)
     symbols = sorted(pred.free_symbols | gold.free_symbols, key=lambda s: s.name)
     undecided = False
     for subs in (_points(symbols) if symbols else [{}]):
@@ -196,7 +264,10 @@ def relations_equal(pred: Basic, gold: Basic) -> bool:
     flipped = flips.get(type(gold)) is type(pred)
     if not (same or flipped):
         return False
-    dp, dg = _difference(pred), _difference(gold)
+    try:
+        dp, dg = _difference(pred), _difference(gold)
+    except (TypeError, ValueError, AttributeError):  # a relation between a symbol and a tuple
+        return False
     symbols = sorted(dp.free_symbols | dg.free_symbols, key=lambda s: s.name)
     ratios = []
     for subs in (_points(symbols) if symbols else [{}]):

@@ -4,20 +4,26 @@ Public entry points: :func:`grade` (a bool), :func:`grade_detailed` (also the ex
 and the rule that decided), and :func:`grade_many` (a batch, parallel, every answer bounded in
 time and memory). Cheap decisions (exact match after normalisation, plain numbers, choice
 letters, word answers) happen in the calling process with linear-time string work; everything
-that needs sympy runs in the bounded workers of :mod:`dapo_bench.grading.math_pool`, so model
+that needs sympy runs in the bounded workers of :mod:`dapo_bench.grading.math.pool`, so model
 text is never parsed by sympy in the caller and a pathological answer costs one timeout.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dapo_bench.grading.math_equiv import Verdict, equal, fast_equal
-from dapo_bench.grading.math_extract import Extraction, extract_answer, last_boxed
-from dapo_bench.grading.math_normalize import normalize_answer, parse_number
-from dapo_bench.grading.math_pool import (
+from dapo_bench.grading.math.equiv import Verdict, equal, fast_equal, structured_fast_equal
+from dapo_bench.grading.math.extract import Extraction, extract_answer, last_boxed
+from dapo_bench.grading.math.normalize import (
+    POLICIES,
+    normalize_answer,
+    numeric_mode,
+    parse_number,
+)
+from dapo_bench.grading.math.pool import (
     DEFAULT_TIMEOUT_S,
     Judgement,
     shared_pool,
@@ -26,9 +32,13 @@ from dapo_bench.grading.math_pool import (
 from dapo_bench.grading.types import SampleGrade
 
 __all__ = [
-    "DEFAULT_TIMEOUT_S", "MathGrade", "equal", "extract_answer", "fast_equal", "grade",
-    "grade_detailed", "grade_many", "judge_answer", "last_boxed", "normalize_answer",
+    "DEFAULT_POLICY", "DEFAULT_TIMEOUT_S", "POLICIES", "MathGrade", "equal", "extract_answer",
+    "fast_equal", "grade", "grade_detailed", "grade_many", "judge_answer", "last_boxed",
+    "normalize_answer", "resolve_policy",
 ]
+
+DEFAULT_POLICY = "strict"
+POLICY_ENV = "DAPO_BENCH_MATH_POLICY"  # what `dapo-bench eval --math-policy` sets
 
 FAST_MAX_CHARS = 4096  # longer answers are normalised inside the bounded workers
 _NO_UNIT_STRIPPING = frozenset({"minerva_math"})  # as the Qwen toolkit (skip_unit)
@@ -39,7 +49,17 @@ class MathGrade:
     correct: bool
     extracted: str | None  # the answer found in the response, before normalisation
     rule: str  # exact | numeric | choice | text | structure | equation | symbolic | no-answer | ...
-    extraction: str = "none"  # boxed | minerva | answer-is | last-number | whole | given | none
+    # boxed | minerva | answer-is | last-number | last-math | whole | given | none
+    extraction: str = "none"
+
+
+def resolve_policy(policy: str | None) -> str:
+    """The numeric policy: ``policy``, else $DAPO_BENCH_MATH_POLICY, else "strict"."""
+    chosen = policy or os.environ.get(POLICY_ENV) or DEFAULT_POLICY
+    if chosen not in POLICIES:
+        raise ValueError(f"unknown math numeric policy {chosen!r}; choose from "
+                         f"{', '.join(POLICIES)}")
+    return chosen
 
 
 def _strip_units(benchmark: str) -> bool:
@@ -57,32 +77,38 @@ def extract_for(response: str, gold: str, benchmark: str) -> Extraction:
     return extract_answer(response, numeric_fallback=numeric)
 
 
-def fast_judge(answer: str, gold: str, benchmark: str) -> Verdict | None:
-    """Decide without sympy, or None. Bounded by construction: short input, linear regexes."""
+def fast_judge(answer: str, gold: str, benchmark: str, policy: str = DEFAULT_POLICY
+               ) -> Verdict | None:
+    """Decide without sympy, or None. Bounded by construction: short input, linear scans
+    (structure is compared here too when every leaf is a fast decision)."""
     if len(answer) > FAST_MAX_CHARS:
         return None
-    return fast_equal(normalize_answer(answer, strip_units=_strip_units(benchmark)),
-                      normalize_gold(gold, benchmark))
+    return structured_fast_equal(normalize_answer(answer, strip_units=_strip_units(benchmark)),
+                                 normalize_gold(gold, benchmark), numeric_mode(policy, benchmark))
 
 
-def judge_answer(answer: str, gold: str, benchmark: str) -> Verdict:
+def judge_answer(answer: str, gold: str, benchmark: str, policy: str = DEFAULT_POLICY
+                 ) -> Verdict:
     """Full judgement of an extracted answer. Unbounded: only the pool's workers call it."""
     pred = normalize_answer(answer, strip_units=_strip_units(benchmark))
-    return equal(pred, normalize_gold(gold, benchmark))
+    return equal(pred, normalize_gold(gold, benchmark), numeric_mode(policy, benchmark))
 
 
 def grade_many(pairs: Sequence[tuple[str, str]], benchmark: str, *, workers: int | None = None,
                timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False,
-               extract: bool = True) -> list[SampleGrade]:
+               extract: bool = True, policy: str | None = None) -> list[SampleGrade]:
     """Grade ``(response, gold)`` pairs; verdicts "correct" / "wrong" / "timeout".
 
     ``extract=False`` takes each response as the answer itself (grading gold against gold).
+    ``policy`` is the numeric policy: "strict" (default; README, table of decisions) or "qwen"
+    (the Qwen toolkit's relative 1e-4 whenever a decimal is involved).
     Each answer that needs sympy gets ``timeout_s`` in a worker; ``workers`` defaults to the
     machine's cores. The workers persist between calls (one pool per size).
     """
+    policy = resolve_policy(policy)
     results: list[SampleGrade | None] = [None] * len(pairs)
     slow: list[int] = []
-    tasks: list[tuple[str, str, str]] = []
+    tasks: list[tuple[str, str, str, str]] = []
     answers: list[str | None] = []
     bar = _ProgressBar(len(pairs)) if progress else None
     try:
@@ -93,10 +119,10 @@ def grade_many(pairs: Sequence[tuple[str, str]], benchmark: str, *, workers: int
             if found.answer is None:
                 results[i] = SampleGrade(False, None, "wrong", "no-answer")
             else:
-                verdict = fast_judge(found.answer, gold, benchmark)
+                verdict = fast_judge(found.answer, gold, benchmark, policy)
                 if verdict is None:
                     slow.append(i)
-                    tasks.append((found.answer, gold, benchmark))
+                    tasks.append((found.answer, gold, benchmark, policy))
                     continue
                 results[i] = SampleGrade(verdict.correct, found.answer,
                                          "correct" if verdict.correct else "wrong", verdict.rule)
@@ -117,21 +143,23 @@ def grade_many(pairs: Sequence[tuple[str, str]], benchmark: str, *, workers: int
 
 
 def grade_detailed(response: str, gold: str, benchmark: str, *,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> MathGrade:
+                   timeout_s: float = DEFAULT_TIMEOUT_S, policy: str | None = None
+                   ) -> MathGrade:
     """Grade one response and say what was extracted and which rule decided."""
+    policy = resolve_policy(policy)
     found = extract_for(response, gold, benchmark)
     if found.answer is None:
         return MathGrade(False, None, "no-answer", found.how)
-    verdict = fast_judge(found.answer, gold, benchmark)
+    verdict = fast_judge(found.answer, gold, benchmark, policy)
     if verdict is not None:
         return MathGrade(verdict.correct, found.answer, verdict.rule, found.how)
-    judgement = shared_pool(1).run([(found.answer, gold, benchmark)], timeout_s)[0]
+    judgement = shared_pool(1).run([(found.answer, gold, benchmark, policy)], timeout_s)[0]
     return MathGrade(judgement.correct, found.answer, judgement.rule, found.how)
 
 
-def grade(response: str, gold: str, benchmark: str) -> bool:
+def grade(response: str, gold: str, benchmark: str, *, policy: str | None = None) -> bool:
     """True when the response's final answer is equivalent to ``gold`` (bounded in time)."""
-    return grade_detailed(response, gold, benchmark).correct
+    return grade_detailed(response, gold, benchmark, policy=policy).correct
 
 
 class _ProgressBar:

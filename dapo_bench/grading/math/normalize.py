@@ -53,7 +53,45 @@ _DEGREES_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|°|\\de
                          r"|\\textdegree(?![A-Za-z])")
 _MATRIX_ENVS_RE = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix|vmatrix)\}")
 _ARRAY_BEGIN_RE = re.compile(r"\\begin\{array\}\s*\{[^{}]*\}")
-_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")  # not "0,245"
+_LABELLED_THOUSANDS_RE = re.compile(
+    r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)")
+_SPACED_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?")
+# Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
+# optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
+GROUP_SEP_RE = re.compile(r"(?<=\d)(?:\s*,\s*\\!\s*|\{,\}|\\,|\\ |\\!|[\u2009\u202f])"
+                           r"(?=\d{3}(?!\d))")
+_REPEATING_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\s*\{(\d+)\}")
+_CLOCK_RE = re.compile(r"(\d{1,2}:\d{2})\s*([ap])\.?\s*m\b\.?", re.IGNORECASE)
+_ALL_REALS_RE = re.compile(
+    r"\\mathbb\s*\{?\s*R\s*\}?|\\R(?![A-Za-z])|ℝ|\\text\{\s*all real numbers\s*\}"
+    r"|^(?:the set of )?all real(?: numbers|s)?\.?$|^\(-\\infty,\s*\\infty\)$", re.IGNORECASE)
+_DNE_RE = re.compile(r"^(?:dne|does not exist|doesn't exist|undefined|not defined)\.?$",
+                     re.IGNORECASE)
+_CONVERGENCE = {"absolutely convergent": "converges absolutely",
+                "conditionally convergent": "converges conditionally",
+                "convergent": "converges", "divergent": "diverges", "converge": "converges",
+                "diverge": "diverges"}
+_CONVERGENCE_RE = re.compile(r"^(?:absolutely convergent|conditionally convergent|convergent|"
+                             r"divergent|converge|diverge)$", re.IGNORECASE)
+_NO_SOLUTION_RE = re.compile(
+    r"^(?:there (?:is|are) )?no (?:real )?(?:solutions?|roots?|such (?:numbers?|values?))\.?$"
+    r"|^(?:the )?empty set$", re.IGNORECASE)
+_TEXT_FILLER_RE = re.compile(
+    r"^(?:(?:the|this|it|its) )?(?:(?:infinite )?(?:series|sequence|integral|limit|sum|function|"
+    r"answer|day|number) )?(?:is |are |will be |would be )?", re.IGNORECASE)
+# Python / numpy spellings seen in Minerva Math golds: np.arctan(3/4), 2**10, -2./5
+_PY_PREFIX_RE = re.compile(r"\b(?:np|numpy|math|sp|sympy)\.(?=[A-Za-z])")
+_PY_FUNCS = {"arctan": "\\arctan", "arcsin": "\\arcsin", "arccos": "\\arccos",
+             "atan": "\\arctan", "asin": "\\arcsin", "acos": "\\arccos", "sin": "\\sin",
+             "cos": "\\cos", "tan": "\\tan", "exp": "\\exp", "log": "\\ln",
+             "log10": "\\log_{10}", "log2": "\\log_{2}", "sinh": "\\sinh", "cosh": "\\cosh",
+             "tanh": "\\tanh"}
+_PY_FUNC_RE = re.compile(r"(?<![A-Za-z\\])(" + "|".join(sorted(_PY_FUNCS, key=len, reverse=True))
+                         + r")(?=\s*\()")
+_PY_CONST_RE = re.compile(r"(?<![A-Za-z\\])pi(?![A-Za-z])")
+_PY_POW_RE = re.compile(r"\*\*\s*(\([^()]*\)|[+-]?[\w.]+)")
+_PY_FLOAT_RE = re.compile(r"(?<![\d.])(\d+)\.(?=\s*[/*)^])")  # "2./5": a float literal
 _WORD_NUMBERS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -97,6 +135,23 @@ def _strip_unit_tail(s: str, plain_words: bool) -> str:
     return s
 
 
+def python_syntax(s: str) -> str:
+    """Rewrite the Python/numpy spellings of Minerva golds (``np.arctan(3/4)``, ``2**10``,
+    ``-2./5``) as LaTeX; text without those markers is returned unchanged."""
+    if _PY_PREFIX_RE.search(s):
+        s = _PY_PREFIX_RE.sub("", s)
+        s = _PY_FUNC_RE.sub(lambda m: _PY_FUNCS[m.group(1)], s)
+        s = _PY_CONST_RE.sub(r"\\pi", s)
+        s = re.sub(r"(?<![A-Za-z\\])sqrt\s*\(([^()]*)\)", r"\\sqrt{\1}", s)
+    if "**" in s:
+        for _ in range(4):
+            new = _PY_POW_RE.sub(lambda m: "^{" + m.group(1) + "}", s)
+            if new == s:
+                break
+            s = new
+    return _PY_FLOAT_RE.sub(r"\1", s) if _PY_FLOAT_RE.search(s) else s
+
+
 def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     """Canonical spelling of an answer (spaces kept single, so LaTeX stays parseable).
 
@@ -105,6 +160,9 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     """
     s = text.replace("\r", " ").replace("\n", " ").replace("\t", " ").strip()
     s = s.replace("\\$", "").replace("$", "")
+    s = GROUP_SEP_RE.sub("", s)
+    s = s.replace("{:}", ":")
+    s = python_syntax(s)
     s = re.sub(r"\\[()\[\]]", " ", s)
     s = re.sub(r"\\(?:displaystyle|textstyle|scriptstyle)(?![A-Za-z])", "", s)
     s = re.sub(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", r"\1", s.strip())
@@ -114,8 +172,14 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = _SPACES_RE.sub(" ", s)
     s = _DEGREES_RE.sub("", s)
     s = s.replace("\\%", "%")
+    s = _unwrap(_TEXT_WRAP_RE, s) if re.search(r"\d:\d\d", s) else s
+    s = _CLOCK_RE.sub(lambda m: f"{m.group(1)} {m.group(2).lower()}m", s)
     s = _strip_unit_tail(s.strip(), strip_units)
     s = _unwrap(_TEXT_WRAP_RE, s)
+    s = re.sub(r"\\(?:vec|hat|overrightarrow)\s*\{\s*([ijk])\s*\}", r"\1", s)
+    s = re.sub(r"(?<=[)\]}])\s*\^\s*(?:\{\s*(?:T|\\top|t)\s*\}|T|\\top)$", "", s)  # transpose
+    s = re.sub(r"\\langle(?![A-Za-z])", "(", s)
+    s = re.sub(r"\\rangle(?![A-Za-z])", ")", s)
     s = re.sub(r"\s*\bpercent\b", "%", s)
     s = re.sub(r"\\neq(?![A-Za-z])", r"\\ne", s)
     s = re.sub(r"\\leq(?:slant)?(?![A-Za-z])", r"\\le", s)
@@ -125,6 +189,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = re.sub(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}", r"\\emptyset", s)
     s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
+    s = re.sub(r"\\frac\s*(\{[^{}]*\})\s*([0-9A-Za-z])", r"\\frac\1{\2}", s)
     s = re.sub(r"\\sqrt\s*(\d+)", r"\\sqrt{\1}", s)
     s = re.sub(r"\\sqrt\s+([A-Za-z])(?![A-Za-z])", r"\\sqrt{\1}", s)
     s = _MATRIX_ENVS_RE.sub(r"\\\1{pmatrix}", s)
@@ -137,8 +202,22 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
         s = re.sub(r"\s+(?:and|or)\s+", ", ", s)
     s = re.sub(r"(^|[^\d.}])\.(\d)", r"\g<1>0.\2", s)
     s = s.rstrip(" .,;:").rstrip("\\").strip().lstrip(":").strip()
-    if _THOUSANDS_RE.fullmatch(s):
-        s = s.replace(",", "")
+    if _THOUSANDS_RE.fullmatch(s) or _SPACED_THOUSANDS_RE.fullmatch(s):
+        s = s.replace(",", "").replace(" ", "")
+    labelled = _LABELLED_THOUSANDS_RE.fullmatch(s)  # "n = 15,600"
+    if labelled:
+        s = labelled.group(1) + labelled.group(2).replace(",", "")
+    if _ALL_REALS_RE.search(s):
+        s = _ALL_REALS_RE.sub(r"(-\\infty,\\infty)", s)
+        s = re.sub(r"^\(-\\infty,\\infty\)\s*(?:-|\\backslash|\\setminus)\s*(?=\\\{)",
+                   r"(-\\infty,\\infty) \\setminus ", s)
+    if _NO_SOLUTION_RE.fullmatch(s):
+        s = "\\emptyset"
+    if _DNE_RE.fullmatch(s):
+        s = "does not exist"
+    if is_text(s):
+        s = _TEXT_FILLER_RE.sub("", s, count=1) or s
+        s = _CONVERGENCE_RE.sub(lambda m: _CONVERGENCE[m.group(0).lower()], s)
     if s.lower() in _WORD_NUMBERS:
         s = str(_WORD_NUMBERS[s.lower()])
     return s
@@ -156,6 +235,21 @@ class Num:
     value: Fraction
     inexact: bool
     percent: bool
+    ulp: Fraction | None = None  # a decimal's unit in the last place (its written precision)
+
+
+def _places(t: str) -> Fraction | None:
+    if "." not in t:
+        return None
+    return Fraction(1, 10 ** len(t.split(".", 1)[1]))
+
+
+def _repeating(m: re.Match[str]) -> Fraction:
+    """``a.b\\overline{c}``: the exact value of a repeating decimal."""
+    sign, whole, fixed, period = m.groups()
+    head = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    tail = Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return -(head + tail) if sign == "-" else head + tail
 
 
 def parse_number(s: str) -> Num | None:
@@ -168,13 +262,18 @@ def parse_number(s: str) -> Num | None:
     if not t or len(t) > 200:
         return None
     if _DEC_RE.fullmatch(t):
-        return Num(Fraction(t), "." in t, percent)
+        return Num(Fraction(t), "." in t, percent, _places(t))
+    m = _REPEATING_RE.fullmatch(t)
+    if m:
+        return Num(_repeating(m), False, percent)
     m = _SCI_RE.fullmatch(t)
     if m:
         exp = int(m.group(2) or m.group(3) or m.group(4))
         if abs(exp) > MAX_EXPONENT:
             return None
-        return Num(Fraction(m.group(1)) * Fraction(10) ** exp, True, percent)
+        mant = m.group(1)
+        ulp = (_places(mant) or Fraction(1)) * Fraction(10) ** exp
+        return Num(Fraction(mant) * Fraction(10) ** exp, True, percent, ulp)
     m = _MIXED_RE.fullmatch(t)
     if m and int(m.group(4)) != 0:
         val = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
@@ -191,6 +290,22 @@ def parse_number(s: str) -> Num | None:
 
 
 REL_TOL = Fraction(1, 10_000)
+POLICIES = ("strict", "qwen")
+MIN_ROUNDED_DIGITS = 3
+
+
+def numeric_mode(policy: str, benchmark: str) -> str:
+    """``qwen``: the Qwen toolkit's rule (relative 1e-4 whenever a decimal is involved);
+    ``rounded``: the strict rule for a benchmark whose exact golds stand for rounded physical
+    values (Minerva Math); ``exact``: the strict rule."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown numeric policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if policy == "qwen":
+        return "qwen"
+    return "rounded" if benchmark in ROUNDED_BENCHMARKS else "exact"
+
+
+ROUNDED_BENCHMARKS = frozenset({"minerva_math"})
 
 
 def close(a: Fraction, b: Fraction, inexact: bool) -> bool:
@@ -200,14 +315,56 @@ def close(a: Fraction, b: Fraction, inexact: bool) -> bool:
     return inexact and abs(a - b) <= REL_TOL * max(abs(a), abs(b))
 
 
-def numbers_equal(pred: Num, gold: Num) -> bool:
+def _significant_digits(value: Fraction, ulp: Fraction) -> int:
+    if value == 0:
+        return 0
+    digits, scale = 0, abs(value)
+    while scale >= ulp and digits < 60:
+        scale /= 10
+        digits += 1
+    return digits
+
+
+def values_match(pred: Fraction, pred_ulp: Fraction | None, gold: Fraction,
+                 gold_ulp: Fraction | None, mode: str) -> bool:
+    """The documented numeric policy (README, table of decisions).
+
+    A decimal gold is compared at its own precision: a more precise decimal must round to it;
+    one with no more digits must equal it; an exact fraction must round to it when the gold has
+    at least three significant digits (1/12 for 0.0833), else equal it (1/3 is not 0.3).
+    An exact gold (integer, fraction, surd, pi) is equal only to its exact value: a decimal is
+    accepted when it is that value exactly (0.25 for 1/4), never a truncation (0.0833 for
+    1/12). Under ``rounded``
+    (Minerva Math) a decimal with at least three significant digits that is the exact gold
+    correctly rounded is accepted too. ``qwen`` is the toolkit's relative 1e-4.
+    """
+    if pred == gold:
+        return True
+    if mode == "qwen":
+        return close(pred, gold, pred_ulp is not None or gold_ulp is not None)
+    if gold_ulp is not None:
+        if pred_ulp is None and mode != "rounded" and \
+                _significant_digits(gold, gold_ulp) < MIN_ROUNDED_DIGITS:
+            return False  # 1/3 is not the 0.3 a gold states; 0.0833 is 1/12 rounded
+        if pred_ulp is not None and pred_ulp >= gold_ulp:
+            return False
+        return abs(pred - gold) <= gold_ulp / 2
+    if pred_ulp is not None and mode == "rounded":
+        return (abs(pred - gold) <= pred_ulp / 2
+                and _significant_digits(pred, pred_ulp) >= MIN_ROUNDED_DIGITS)
+    return False
+
+
+def numbers_equal(pred: Num, gold: Num, mode: str = "exact") -> bool:
     """Numeric equality; a percent on one side also matches its value over 100 on the other."""
-    inexact = pred.inexact or gold.inexact
-    if close(pred.value, gold.value, inexact):
+    if values_match(pred.value, pred.ulp, gold.value, gold.ulp, mode):
         return True
     if pred.percent != gold.percent:
-        pct, other = (pred, gold) if pred.percent else (gold, pred)
-        return close(pct.value / 100, other.value, inexact)
+        if pred.percent:
+            return values_match(pred.value / 100, pred.ulp and pred.ulp / 100, gold.value,
+                                gold.ulp, mode)
+        return values_match(pred.value, pred.ulp, gold.value / 100, gold.ulp and gold.ulp / 100,
+                            mode)
     return False
 
 

@@ -24,14 +24,14 @@ from typing import Any
 
 from dapo_bench.data.registry import Problem
 from dapo_bench.errors import DataError, UserInputError
-from dapo_bench.grading.code_extract import (
+from dapo_bench.grading.code.extract import (
     _defines,
     complete_with_prompt,
     continue_prompt,
     extract_program,
 )
-from dapo_bench.grading.code_suites import base_job, build_suites
-from dapo_bench.grading.code_verdict import Judgement, Suite, decided_by, judge
+from dapo_bench.grading.code.suites import base_job, build_suites
+from dapo_bench.grading.code.verdict import Judgement, Suite, decided_by, judge
 from dapo_bench.grading.jail import STACK_ENV, SandboxUnavailable, candidate_stacks
 from dapo_bench.grading.jail_pool import JailPool, RawOutcome
 from dapo_bench.grading.types import SampleGrade

@@ -1,6 +1,6 @@
 """A pool of grading worker processes, each bounded in time and memory per answer.
 
-Workers are fresh interpreters (``python -m dapo_bench.grading.math_worker``), not forks: the
+Workers are fresh interpreters (``python -m dapo_bench.grading.math.worker``), not forks: the
 caller may hold CUDA, vLLM or torch threads that a fork would copy. Each worker loads sympy once
 and then judges many answers, one at a time, over a JSON-lines pipe. The parent watches every
 answer's deadline; a worker that overruns is killed (SIGKILL) and replaced, and that answer's
@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MEMORY_MB = 1024
 STARTUP_TIMEOUT_S = 60.0
 MAX_FAILED_STARTS = 3
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,10 @@ class MathWorkerPool:
         env.setdefault("OMP_NUM_THREADS", "1")
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _kill, lives with the worker
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dapo_bench.grading.math_worker", str(self.memory_mb)],
+            [sys.executable, "-m", "dapo_bench.grading.math.worker", str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
-            close_fds=True, start_new_session=True)
+            close_fds=True, start_new_session=True,
+            cwd=_PACKAGE_ROOT)  # "-m" puts the cwd first: another checkout there would shadow us
         os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
         return _Worker(proc=proc, stderr=stderr)
 
@@ -115,13 +116,13 @@ class MathWorkerPool:
             raise RuntimeError(f"math grading worker failed to start: {tail.strip()}")
 
     # -- work
-    def run(self, tasks: Sequence[tuple[str, str, str]], timeout_s: float,
+    def run(self, tasks: Sequence[tuple[str, ...]], timeout_s: float,
             on_done: Callable[[int, Judgement], None] | None = None) -> list[Judgement]:
-        """Judge ``(answer, gold, benchmark)`` triples; one result per task, in order."""
+        """Judge ``(answer, gold, benchmark[, policy])`` tasks; one result per task, in order."""
         with self._lock:
             return self._run(tasks, timeout_s, on_done)
 
-    def _run(self, tasks: Sequence[tuple[str, str, str]], timeout_s: float,
+    def _run(self, tasks: Sequence[tuple[str, ...]], timeout_s: float,
              on_done: Callable[[int, Judgement], None] | None) -> list[Judgement]:
         results: list[Judgement | None] = [None] * len(tasks)
         pending = deque(range(len(tasks)))

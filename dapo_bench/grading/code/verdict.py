@@ -23,7 +23,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from dapo_bench.grading.code_compare import STDIO_MATCHERS, function_match
+from dapo_bench.grading.code.compare import STDIO_MATCHERS, function_match
 from dapo_bench.grading.jail_pool import RawOutcome
 from dapo_bench.sandbox_runner import wire
 

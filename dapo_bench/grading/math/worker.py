@@ -1,6 +1,7 @@
-"""Entry point of one math grading worker process (started by ``math_pool``).
+"""Entry point of one math grading worker process (started by ``dapo_bench.grading.math.pool``).
 
-Reads ``[index, answer, gold, benchmark]`` JSON lines, writes ``[index, correct, rule]`` lines.
+Reads ``[index, answer, gold, benchmark(, policy)]`` JSON lines; writes ``[index, correct,
+rule]`` lines.
 It caps its own address space first, so an exploding expression fails here, not in the caller.
 """
 
@@ -38,9 +39,9 @@ def main(memory_mb: int) -> None:
     out.flush()
     for raw in sys.stdin.buffer:
         task: list[Any] = json.loads(raw)
-        idx, answer, gold, benchmark = task
+        idx, answer, gold, benchmark, *rest = task
         try:
-            verdict = judge_answer(answer, gold, benchmark)
+            verdict = judge_answer(answer, gold, benchmark, *rest[:1])
             reply = [idx, verdict.correct, verdict.rule]
         except MemoryError:
             reply = [idx, False, "memory"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dapo_bench.data.registry import Problem
-from dapo_bench.grading.code_verdict import Suite, pack_expected
+from dapo_bench.grading.code.verdict import Suite, pack_expected
 from dapo_bench.grading.jail_pool import RawOutcome
 from dapo_bench.jsonio import atomic_write_text, read_json
 from dapo_bench.sandbox_runner import wire

@@ -1,0 +1,232 @@
+"""Answer extraction from model responses (Qwen2.5-Math protocol, made stricter where it was lossy).
+
+Every function here is a linear scan of the text (no backtracking regexes), so extraction from a
+1 MB response is cheap enough to run in the parent process before any bounded worker is involved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dapo_bench.grading.math.normalize import GROUP_SEP_RE
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE_RE = re.compile(r"\\\\|\\[{}]|[{}]")  # "\\" (a matrix row break) is one token
+_MINERVA_START = "final answer is $"
+_MINERVA_END = "$. I hope"
+_ANSWER_IS_RE = re.compile(r"(?:[Tt]he (?:final )?answer is|[Ff]inal [Aa]nswer(?: is)?)[:\s]*")
+# A number as GSM8K answers are written: sign, digits with thousands commas, decimals; a
+# fraction (``\frac{2}{7}``, ``2/7``) is one number, so its denominator is never taken alone.
+_NUMBER_RE = re.compile(r"-?\\[dt]?frac\s*\{[^{}$]{1,40}\}\s*\{[^{}$]{1,40}\}"
+                        r"|-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?![\d.,]))?")
+_SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
+WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer
+WHOLE_MATH_MAX = 400  # the last math span, when nothing else marks the answer
+
+
+@dataclass(frozen=True)
+class Extraction:
+    answer: str | None
+    how: str  # boxed | minerva | answer-is | last-number | last-math | whole | none
+
+
+def _match_braces(text: str, open_pos: int) -> int | None:
+    """Index of the brace closing the one at ``open_pos`` (escaped ``\\{``/``\\}`` skipped)."""
+    depth = 0
+    for m in _BRACE_RE.finditer(text, open_pos):
+        tok = m.group()
+        if len(tok) == 2:  # \{, \} or \\: literal braces or a row break, part of the content
+            continue
+        depth += 1 if tok == "{" else -1
+        if depth == 0:
+            return m.start()
+    return None
+
+
+_BOX_GAP_RE = re.compile(r"[\s$,;]*(?:(?:and|or|,|\\text\{\s*(?:and|or|,)\s*\}|\\quad)[\s$,;]*)?")
+MAX_JOINED_BOXES = 20
+MAX_BOX_GAP = 40  # longer text between two boxes: separate answers (and no regex backtracking)
+
+
+def boxes(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, content)`` of every complete top-level box, in order (as ``last_boxed``)."""
+    found: list[tuple[int, int, str]] = []
+    pos = 0
+    while True:
+        m = _BOX_RE.search(text, pos)
+        if m is None:
+            return found
+        i = m.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _match_braces(text, i)
+            if end is None:
+                return found  # unclosed: everything after it is inside it
+            if text[i + 1:end].strip():
+                found.append((m.start(), end + 1, text[i + 1:end]))
+            pos = end + 1
+        else:
+            token = re.match(r"[^\s$]+", text[i:i + 256])
+            if token and (i > m.end() or token.group()[0].isdigit()):
+                found.append((m.start(), i + token.end(), token.group()))
+            pos = i
+
+
+def final_boxes(text: str) -> str | None:
+    """The last box, or the last run of boxes written as one answer ("\\boxed{2} and
+    \\boxed{3}": only commas, "and", "or" and spacing between them), joined by commas."""
+    found = boxes(text)
+    if not found:
+        return None
+    run = [found[-1]]
+    for prev in reversed(found[:-1]):
+        gap = text[prev[1]:run[-1][0]]
+        if len(run) >= MAX_JOINED_BOXES or len(gap) > MAX_BOX_GAP or not _BOX_GAP_RE.fullmatch(gap):
+            break
+        run.append(prev)
+    return ", ".join(c for _, _, c in reversed(run))
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last complete top-level ``\\boxed{...}`` / ``\\fbox{...}``.
+
+    Boxes nested inside a box belong to it; an unclosed box (a truncated generation) is not an
+    answer, so the last complete one before it counts. ``\\boxed 5`` (no braces) takes the token.
+    """
+    found: str | None = None
+    pos = 0
+    while True:
+        m = _BOX_RE.search(text, pos)
+        if m is None:
+            return found
+        i = m.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _match_braces(text, i)
+            if end is None:
+                return found  # unclosed: everything after it is inside it
+            content = text[i + 1:end]
+            if content.strip():
+                found = content
+            pos = end + 1
+        else:
+            token = re.match(r"[^\s$]+", text[i:i + 256])
+            if token and (i > m.end() or token.group()[0].isdigit()):
+                found = token.group()
+            pos = i
+
+
+def _leading_math(rest: str) -> str | None:
+    """The math span ``rest`` starts with ("$\\frac{2}{7}$, since ..."), if any."""
+    body = rest.lstrip()
+    for start, content in _math_spans(body):
+        return content if start == 0 and content else None
+    return None
+
+
+def _answer_is(text: str) -> str | None:
+    last = None
+    for m in _ANSWER_IS_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    rest = text[last.end():]
+    span = _leading_math(rest)
+    if span:
+        return span
+    end = _SENTENCE_END_RE.search(rest)
+    ans = (rest[:end.start()] if end else rest).strip().strip("$").strip()
+    return ans or None
+
+
+def last_number(text: str) -> str | None:
+    """The last number in ``text``, thousands commas removed (GSM8K convention)."""
+    last = None
+    for m in _NUMBER_RE.finditer(GROUP_SEP_RE.sub("", text)):
+        last = m
+    if last is None:
+        return None
+    token = last.group()
+    if "frac" in token:
+        return token
+    return token.replace(",", "").replace(" ", "").rstrip(".") or None
+
+
+def _math_spans(text: str) -> Iterator[tuple[int, str]]:
+    """``(start, content)`` of each ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]`` span,
+    in order (a ``\\$`` is a dollar sign, not a delimiter); stops at an unclosed one. Linear."""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt in "([":
+                end = text.find("\\)" if nxt == "(" else "\\]", i + 2)
+                if end < 0:
+                    return
+                yield i, text[i + 2:end].strip()
+                i = end + 2
+                continue
+            i += 2
+            continue
+        if ch == "$":
+            delim = "$$" if text.startswith("$$", i) else "$"
+            j = i + len(delim)
+            while j < n:
+                if text[j] == "\\":
+                    j += 2
+                    continue
+                if text.startswith(delim, j):
+                    break
+                j += 1
+            if j >= n:
+                return
+            yield i, text[i + len(delim):j].strip()
+            i = j + len(delim)
+            continue
+        i += 1
+
+
+def last_math(text: str) -> str | None:
+    """Content of the last non-empty math span of ``text``."""
+    last: str | None = None
+    for _, content in _math_spans(text):
+        last = content or last
+    return last
+
+
+def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extraction:
+    """Find the final answer in a response.
+
+    Order: Minerva's "final answer is $X$. I hope it is correct"; the last complete box;
+    "The answer is X"; then, for numeric gold answers, the last number (as the Qwen toolkit does
+    for every benchmark); then the last math span; otherwise a short one-line response is taken
+    whole.
+    """
+    text = response.replace("\u043a\u0438", "")  # a stray token some models emit (Qwen toolkit)
+    if _MINERVA_START in text and _MINERVA_END in text:
+        tail = text.split(_MINERVA_START, 1)[1]
+        ans = tail.split(_MINERVA_END, 1)[0].strip()
+        if ans:
+            return Extraction(ans, "minerva")
+    boxed = final_boxes(text)
+    if boxed is not None:
+        return Extraction(boxed, "boxed")
+    said = _answer_is(text)
+    if said is not None:
+        return Extraction(said, "answer-is")
+    if numeric_fallback:
+        num = last_number(text)
+        if num is not None:
+            return Extraction(num, "last-number")
+    math = last_math(text)
+    if math is not None and len(math) <= WHOLE_MATH_MAX:
+        return Extraction(math, "last-math")
+    stripped = text.strip()
+    if stripped and len(stripped) <= WHOLE_RESPONSE_MAX and "\n" not in stripped:
+        return Extraction(stripped, "whole")
+    return Extraction(None, "none")

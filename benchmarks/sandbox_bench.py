@@ -53,8 +53,8 @@ def warm_overhead(workers: int, n: int = 400) -> float:
     """Milliseconds per trivial program through warm jails (start-up excluded)."""
     from dapo_bench.grading.code import open_pool
     from dapo_bench.grading.code.suites import base_job
-    from dapo_bench.sandbox_runner import wire
-    from dapo_bench.sandbox_runner.policy import DEFAULT_POLICY
+    from dapo_bench.sandbox.runner import wire
+    from dapo_bench.sandbox.runner.policy import DEFAULT_POLICY
 
     job = base_job(DEFAULT_POLICY, "function", "def f(x):\n    return x\n", entry_point="f",
                    tests=[wire.encode([1])], per_test=[1.0])

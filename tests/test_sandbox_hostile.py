@@ -25,7 +25,7 @@ from sandbox_support import (
 )
 
 from dapo_bench.grading.code import grade_programs
-from dapo_bench.grading.jail import STACK_ENV
+from dapo_bench.sandbox.stacks import STACK_ENV
 
 STACKS = ("bwrap", "unshare", "landlock")
 PROGRAMS = sorted(p.stem for p in HOSTILE_DIR.glob("*.py") if p.stem != "persist_probe")

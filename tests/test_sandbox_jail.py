@@ -22,9 +22,9 @@ from dapo_bench.data.code_benchmarks import _extra
 from dapo_bench.data.registry import Problem
 from dapo_bench.grading.code import grade_programs, open_pool
 from dapo_bench.grading.code.suites import base_job
-from dapo_bench.grading.jail import STACK_ENV, SandboxUnavailable
-from dapo_bench.grading.jail_pool import Jail
-from dapo_bench.sandbox_runner import wire
+from dapo_bench.sandbox.pool import Jail
+from dapo_bench.sandbox.runner import wire
+from dapo_bench.sandbox.stacks import STACK_ENV, SandboxUnavailable
 
 PID_NS_STACKS = ("bwrap", "unshare")
 
@@ -121,8 +121,8 @@ def test_a_missing_tool_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
 ROOTLESS_PROBE = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from dapo_bench.grading.jail_pool import Jail
-from dapo_bench.sandbox_runner.policy import Limits
+from dapo_bench.sandbox.pool import Jail
+from dapo_bench.sandbox.runner.policy import Limits
 for stack in sys.argv[2:]:
     jail = Jail(stack, Limits())
     try:
@@ -146,7 +146,7 @@ def test_stacks_start_for_an_unprivileged_user() -> None:
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None or python is None:
         pytest.skip("needs root, util-linux setpriv and a system python3")
-    if not _world_readable(repo / "dapo_bench" / "sandbox_runner"):
+    if not _world_readable(repo / "dapo_bench" / "sandbox" / "runner"):
         pytest.skip(f"{repo} is not readable by an unprivileged user")
     stacks = [s for s in ("bwrap", "landlock") if stack_available(s) is None]
     result = subprocess.run(

@@ -18,8 +18,8 @@ from dapo_bench.grading.code.compare import (
     taco_stdio_match,
 )
 from dapo_bench.grading.code.verdict import Suite, judge, pack_expected
-from dapo_bench.grading.jail_pool import RawOutcome
-from dapo_bench.sandbox_runner import confine, wire
+from dapo_bench.sandbox.pool import RawOutcome
+from dapo_bench.sandbox.runner import confine, wire
 
 VALUES = [None, True, False, 0, -1, 2**31, -(2**100) + 7, 10**5000, 1.5, float("inf"), -0.0,
           1 + 2j, b"ab", "h\u00e9llo", (1, [2, {3: (4,)}]), {1, 2}, frozenset({"a"}),

@@ -6,7 +6,7 @@ Public API (used by evaluation, the DAPO pipeline and ``dapo-bench grade``):
   :func:`grade_samples_file`    a samples JSONL -> a verdicts JSONL and pass@1 (base and plus)
 
 The sandbox is chosen once per process by probing the isolation stacks strongest first
-(:mod:`dapo_bench.grading.jail`); nothing runs unconfined unless ``unsafe_no_sandbox`` is set.
+(:mod:`dapo_bench.sandbox.stacks`); nothing runs unconfined unless ``unsafe_no_sandbox`` is set.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from dapo_bench.grading.code.extract import (
 )
 from dapo_bench.grading.code.suites import base_job, build_suites
 from dapo_bench.grading.code.verdict import Judgement, Suite, decided_by, judge
-from dapo_bench.grading.jail import STACK_ENV, SandboxUnavailable, candidate_stacks
-from dapo_bench.grading.jail_pool import JailPool, RawOutcome
 from dapo_bench.grading.types import SampleGrade
-from dapo_bench.sandbox_runner.policy import DEFAULT_POLICY, Policy
+from dapo_bench.sandbox.pool import JailPool, RawOutcome
+from dapo_bench.sandbox.runner.policy import DEFAULT_POLICY, Policy
+from dapo_bench.sandbox.stacks import STACK_ENV, SandboxUnavailable, candidate_stacks
 
 PROMPT_IS_CODE = ("humaneval", "humaneval_plus")
 _chosen: dict[tuple[bool, str | None], str] = {}  # (unsafe, forced stack) -> stack that works

@@ -1,6 +1,6 @@
 """Comparing a program's reported result with the expected one, on the harness side.
 
-Both sides are plain builtin values here (decoded by :mod:`dapo_bench.sandbox_runner.wire`),
+Both sides are plain builtin values here (decoded by :mod:`dapo_bench.sandbox.runner.wire`),
 so ``==`` runs builtin code only: an object from the candidate never reaches this module. The
 rules follow each benchmark's official checker: evalplus for HumanEval(+)/MBPP(+) (exact
 match, float tolerance, its special oracles), LiveCodeBench for its stdin and functional tests,

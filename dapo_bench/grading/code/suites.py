@@ -24,10 +24,10 @@ from typing import Any
 
 from dapo_bench.data.registry import Problem
 from dapo_bench.grading.code.verdict import Suite, pack_expected
-from dapo_bench.grading.jail_pool import RawOutcome
 from dapo_bench.jsonio import atomic_write_text, read_json
-from dapo_bench.sandbox_runner import wire
-from dapo_bench.sandbox_runner.policy import Policy
+from dapo_bench.sandbox.pool import RawOutcome
+from dapo_bench.sandbox.runner import wire
+from dapo_bench.sandbox.runner.policy import Policy
 
 CACHE_ENV = "DAPO_BENCH_CACHE"
 CACHE_VERSION = 4

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dapo_bench.grading.code.compare import STDIO_MATCHERS, function_match
-from dapo_bench.grading.jail_pool import RawOutcome
-from dapo_bench.sandbox_runner import wire
+from dapo_bench.sandbox.pool import RawOutcome
+from dapo_bench.sandbox.runner import wire
 
 DETAIL_CHARS = 300
 

@@ -1,6 +1,6 @@
 """Warm jails and a pool of them: send a job, collect its result records, enforce the deadline.
 
-One :class:`Jail` is one sandboxed server process (``dapo_bench/sandbox_runner/server.py``)
+One :class:`Jail` is one sandboxed server process (``dapo_bench/sandbox/runner/server.py``)
 that forks per program. The harness side owns every limit that matters for the verdict: the
 wall-clock deadline (on expiry the whole jail is SIGKILLed and replaced), the caps on the result
 channel and on stray output, and the reading of both pipes so a chatty program cannot block.
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dapo_bench.grading.jail import JailSpec, SandboxUnavailable, build_spec
-from dapo_bench.grading.jail_cgroup import JailCgroup
-from dapo_bench.sandbox_runner.policy import Limits
+from dapo_bench.sandbox.cgroup import JailCgroup
+from dapo_bench.sandbox.runner.policy import Limits
+from dapo_bench.sandbox.stacks import JailSpec, SandboxUnavailable, build_spec
 
 START_TIMEOUT = 30.0
 Job = tuple[Any, ...]  # (job dict, timeout seconds[, stop_when(record) -> bool])

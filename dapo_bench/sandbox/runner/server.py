@@ -1,6 +1,6 @@
 """The warm interpreter inside the jail: forks one child per program, then resets (stdlib only).
 
-Started once per worker by the harness (``dapo_bench.grading.jail``); spawning a jail costs
+Started once per worker by the harness (``dapo_bench.sandbox.stacks``); spawning a jail costs
 about 45 ms here against about 1 ms for a fork, so the jail is kept and reset between programs:
 every process but this one is killed and the writable directories are emptied. If a reset
 cannot be completed this process exits and the harness starts a fresh jail.

@@ -28,8 +28,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dapo_bench.sandbox_runner as runner_pkg
-from dapo_bench.sandbox_runner.policy import Limits
+import dapo_bench.sandbox.runner as runner_pkg
+from dapo_bench.sandbox.runner.policy import Limits
 
 STACK_ENV = "DAPO_BENCH_SANDBOX"
 STACKS = ("bwrap", "unshare", "landlock", "none")

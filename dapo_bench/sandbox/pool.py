@@ -28,7 +28,7 @@ from typing import Any
 
 from dapo_bench.sandbox.cgroup import JailCgroup
 from dapo_bench.sandbox.runner.policy import Limits
-from dapo_bench.sandbox.stacks import JailSpec, SandboxUnavailable, build_spec
+from dapo_bench.sandbox.stacks import JailSpec, SandboxUnavailable, build_spec, host_netns
 
 START_TIMEOUT = 30.0
 Job = tuple[Any, ...]  # (job dict, timeout seconds[, stop_when(record) -> bool])
@@ -51,6 +51,7 @@ class RawOutcome:
     stray: int = 0  # processes still alive when the program's main process ended
     stopped: bool = False  # the harness stopped it once its verdict was decided
     cpu_limit: float = 0.0  # the RLIMIT_CPU it ran under (the runner's rounding)
+    retired: bool = False  # the jail asked to be replaced (state it cannot reset was left)
 
 
 def _preexec(cgroup: JailCgroup | None) -> Callable[[], None]:
@@ -181,6 +182,12 @@ class Jail:
                 problems.append("is not PID 1 of its own PID namespace")
             if f.get("net") == "reachable":
                 problems.append("reaches the network")
+        if self.spec is not None and self.spec.net_namespace:
+            # sockets are allowed in there: only because no connection can leave it
+            if not f.get("netns") or f.get("netns") == host_netns():
+                problems.append("shares the harness's network namespace")
+            if set(f.get("interfaces", ["unknown"])) - {"lo"}:
+                problems.append(f"has network interfaces {f.get('interfaces')}")
         if self.stack != "none" and f.get("CapEff", "0").strip("0"):
             problems.append(f"holds capabilities {f.get('CapEff')}")
         if problems:
@@ -254,7 +261,7 @@ class Jail:
             os.close(res_r)
             os.close(log_r)
         outcome.wall = time.monotonic() - start
-        if outcome.timed_out or outcome.crashed or outcome.overflow:
+        if outcome.timed_out or outcome.crashed or outcome.overflow or outcome.retired:
             self.close()  # the next program gets a fresh jail
         return outcome
 
@@ -289,6 +296,7 @@ class Jail:
                         outcome.status = reply.get("status")
                         outcome.cpu = float(reply.get("cpu", 0.0))
                         outcome.stray = int(reply.get("stray", 0))
+                        outcome.retired = bool(reply.get("retire", False))
                         done = True
                         sel.unregister(self.ctl)
                         continue

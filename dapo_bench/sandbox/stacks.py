@@ -10,6 +10,12 @@ Stacks, strongest first (the probe takes the first that starts and passes its se
             the jail builds the same private root itself (mounts + chroot) and drops to its uid.
   landlock  neither root nor user namespaces: Landlock (paths, TCP, signals) + seccomp +
             rlimits + a subreaper that kills every descendant.
+
+Sockets: bwrap and unshare give the jail an empty network namespace of its own (a loopback
+and nothing else, no route out), so there seccomp allows AF_INET/AF_INET6 sockets (a program
+may open one; every connection fails inside the jail) once the server has checked that the
+namespace is not the harness's and holds no other interface (``--netns``). The landlock stack
+shares the harness's network: AF_INET/AF_INET6 sockets stay denied (EAFNOSUPPORT).
   none      only with ``--unsafe-no-sandbox``: rlimits and the verdict rules, no isolation.
 
 ``DAPO_BENCH_SANDBOX=<stack>`` forces one (tests use it to exercise the fallbacks).
@@ -72,6 +78,7 @@ class JailSpec:
     pid_namespace: bool
     host_dirs: list[str] = field(default_factory=list)  # to remove when the jail closes
     root_uid: int | None = None  # the uid the jail drops to, when started as root
+    net_namespace: bool = False  # a network namespace of its own: AF_INET sockets allowed
 
     def cleanup(self) -> None:
         for path in self.host_dirs:
@@ -97,6 +104,15 @@ def _ancestors(path: str) -> list[str]:
 def _fresh_ids() -> tuple[int, int]:
     uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
     return uid, uid
+
+
+def host_netns() -> str:
+    """The harness's network namespace as ``/proc/self/ns/net`` reads (``net:[inode]``): a
+    jail that allows AF_INET sockets checks, and reports, that its own is another one."""
+    try:
+        return os.readlink("/proc/self/ns/net")
+    except OSError:
+        return ""
 
 
 def _base_env(work: str, tmp: str) -> dict[str, str]:
@@ -136,12 +152,12 @@ def bwrap_spec(interp: Interpreter, limits: Limits, bwrap: str) -> JailSpec:
         argv += ["--perms", perms, "--size", size, "--tmpfs", path]
     argv += ["--chdir", "/work", "--", interp.executable, "-I", "-S", "-B",
              f"{JAIL_RUNNER}/server.py", "--stack", "bwrap", "--work", "/work",
-             "--wipe", "/tmp", "--wipe", "/dev/shm", "--seccomp"]
+             "--wipe", "/tmp", "--wipe", "/dev/shm", "--seccomp", "--netns", host_netns()]
     uid = None
     if root:
         uid, gid = _fresh_ids()
         argv += ["--uid", str(uid), "--gid", str(gid)]
-    return JailSpec("bwrap", argv, {}, "/work", True, root_uid=uid)
+    return JailSpec("bwrap", argv, {}, "/work", True, root_uid=uid, net_namespace=True)
 
 
 def unshare_spec(interp: Interpreter, limits: Limits, unshare: str) -> JailSpec:
@@ -160,10 +176,10 @@ def unshare_spec(interp: Interpreter, limits: Limits, unshare: str) -> JailSpec:
     argv = [unshare, "--mount", "--pid", "--fork", "--kill-child", "--net", "--ipc", "--uts",
             "--propagation", "private", "--", interp.executable, "-I", "-S", "-B",
             str(RUNNER_DIR / "server.py"), "--stack", "unshare", "--work", "/work",
-            "--wipe", "/tmp", "--wipe", "/dev/shm", "--seccomp",
+            "--wipe", "/tmp", "--wipe", "/dev/shm", "--seccomp", "--netns", host_netns(),
             "--build-root", json.dumps(build), "--uid", str(uid), "--gid", str(gid)]
     return JailSpec("unshare", argv, _base_env("/work", "/tmp"), "/work", True, [new_root],
-                    root_uid=uid)
+                    root_uid=uid, net_namespace=True)
 
 
 def _allow_except(root: str, hidden: tuple[str, ...]) -> list[str]:

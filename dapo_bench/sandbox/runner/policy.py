@@ -79,8 +79,11 @@ DEFAULT_POLICY = Policy()
 
 # Syscalls denied with EPERM by the seccomp filter, on top of the namespaces: ways to look into
 # or tamper with other processes, to change the mount/namespace layout, or to reach kernel
-# surfaces a test never needs. socket() is allowed for AF_UNIX only; clone() may not create
-# namespaces; clone3() answers ENOSYS so that libc falls back to clone().
+# surfaces a test never needs. socket() is allowed for AF_UNIX only, plus AF_INET and AF_INET6
+# where the jail has a network namespace of its own holding nothing but a loopback (bwrap,
+# unshare: a program may create sockets, no connection leaves the jail); the Landlock stack
+# shares the host's network, so there AF_INET/AF_INET6 sockets stay denied (EAFNOSUPPORT).
+# clone() may not create namespaces; clone3() answers ENOSYS so that libc falls back to clone().
 DENIED_SYSCALLS: tuple[str, ...] = (
     "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
     "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "move_mount",

@@ -14,7 +14,8 @@ Control protocol (SOCK_SEQPACKET on --ctl FD):
   server -> harness  {"op": "ready", ...facts}   once, after confinement
   harness -> server  {"op": "run"} + fds [job memfd, result pipe, log pipe]
   harness -> server  {"op": "stop"}   optional: the verdict is known, kill the program
-  server -> harness  {"op": "done", "status": wait status, "cpu": seconds, "stray": n}
+  server -> harness  {"op": "done", "status": wait status, "cpu": seconds, "stray": n
+                      [, "retire": true when the jail cannot be reset and must be replaced]}
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--drop-caps", action="store_true", help="stay uid 0 but hold no capability")
     p.add_argument("--build-root", help="unshare stack: JSON spec of the root to build")
     p.add_argument("--landlock", help="landlock stack: JSON {read, write, files}")
+    p.add_argument("--netns", metavar="HOST_NETNS",
+                   help="the jail has a network namespace of its own (the host's is "
+                        "HOST_NETNS, as /proc/self/ns/net reads): once checked, allow "
+                        "AF_INET/AF_INET6 sockets")
     return p.parse_args(argv)
 
 
@@ -214,6 +219,50 @@ def build_root(spec: dict) -> None:
     os.chdir("/")
 
 
+def network_namespace() -> tuple[str, list[str]]:
+    """This process's network namespace (as ``/proc/self/ns/net`` reads) and its interfaces."""
+    try:
+        ns = os.readlink("/proc/self/ns/net")
+    except OSError:
+        ns = ""
+    names = []
+    try:
+        with open("/proc/self/net/dev") as handle:
+            for line in handle.readlines()[2:]:
+                names.append(line.split(":", 1)[0].strip())
+    except OSError:
+        names = ["unknown"]
+    return ns, names
+
+
+def check_own_network(host_netns: str) -> str:
+    """Before sockets are allowed: the jail's network namespace is not the host's and holds
+    nothing but a loopback, so no connection can leave it. Exits (the jail does not start)
+    otherwise."""
+    ns, names = network_namespace()
+    if not ns or ns == host_netns:
+        raise SystemExit(f"--netns: the jail shares the host's network namespace ({ns!r})")
+    if set(names) - {"lo"}:
+        raise SystemExit(f"--netns: the jail's network namespace has interfaces {names}")
+    return ns
+
+
+def sockets_left() -> bool:
+    """Whether TCP or UDP state outlived the program in the jail's network namespace (a
+    TIME_WAIT entry shows up in ``/proc/net/tcp`` for a minute): a later program could read
+    it, so the jail is replaced instead of reused."""
+    for name in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
+        try:
+            with open(f"/proc/self/net/{name}") as handle:
+                if len(handle.read(4096).splitlines()) > 1:
+                    return True
+        except FileNotFoundError:  # no IPv6 in this kernel
+            continue
+        except OSError:
+            return True
+    return False
+
+
 def facts(args: argparse.Namespace, layers: list[str]) -> dict:
     status = {}
     try:
@@ -237,8 +286,9 @@ def facts(args: argparse.Namespace, layers: list[str]) -> dict:
             probe.close()
     except OSError as exc:
         net = f"blocked ({exc.strerror or exc})"
+    netns, interfaces = network_namespace()
     return {"op": "ready", "stack": args.stack, "pid": os.getpid(), "uid": os.getuid(),
-            "layers": layers, "net": net, **status}
+            "layers": layers, "net": net, "netns": netns, "interfaces": interfaces, **status}
 
 
 def main(argv: list[str]) -> None:
@@ -254,6 +304,10 @@ def main(argv: list[str]) -> None:
     if args.build_root:
         build_root(json.loads(args.build_root))
         layers.append("private-root")
+    if args.netns is not None:
+        check_own_network(args.netns)  # before any socket is allowed
+        if args.build_root:
+            confine.loopback_up()  # the unshare stack: bubblewrap brings lo up itself
     if args.uid is not None:
         confine.drop_privileges(args.uid, args.gid)
         layers.append(f"uid={args.uid}")
@@ -266,8 +320,10 @@ def main(argv: list[str]) -> None:
     os.chdir(args.work)
     confine.harden_process()
     layers.append("non-dumpable")
+    if args.netns is not None:
+        layers.append("netns(lo)")
     if args.seccomp:
-        confine.apply_seccomp(policy.DENIED_SYSCALLS)
+        confine.apply_seccomp(policy.DENIED_SYSCALLS, inet=args.netns is not None)
         layers.append("seccomp")
     if args.landlock:
         layers.append(f"landlock-abi{confine.landlock_abi()}")
@@ -294,8 +350,11 @@ def main(argv: list[str]) -> None:
         stray = kill_everything(pid_ns)
         for directory in [args.work, *args.wipe]:
             wipe(directory)
-        ctl.sendall(json.dumps({"op": "done", "status": status, "stray": stray,
-                                "cpu": usage.ru_utime + usage.ru_stime}).encode())
+        done = {"op": "done", "status": status, "stray": stray,
+                "cpu": usage.ru_utime + usage.ru_stime}
+        if args.netns is not None and sockets_left():
+            done["retire"] = True  # the harness closes this jail and starts a fresh one
+        ctl.sendall(json.dumps(done).encode())
 
 
 if __name__ == "__main__":

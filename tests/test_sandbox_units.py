@@ -86,6 +86,9 @@ def test_seccomp_program_assembles_for_both_architectures() -> None:
     for machine in ("x86_64", "aarch64"):
         code = confine.seccomp_program(("ptrace", "mount", "chmod"), machine)
         assert len(code) % 8 == 0 and 10 < len(code) // 8 < 4096
+        # inet sockets (AF_INET, AF_INET6) only on request: two more comparisons
+        inet = confine.seccomp_program(("ptrace", "mount", "chmod"), machine, inet=True)
+        assert len(inet) == len(code) + 16
 
 
 # --- comparison rules (evalplus, LiveCodeBench, TACO) --------------------------------------

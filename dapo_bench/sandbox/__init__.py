@@ -12,9 +12,9 @@ never imports ``dapo_bench``): ``server.py`` confines itself and forks one child
 ``runner.py`` runs the program's tests in that child, ``confine.py`` holds the raw-syscall
 confinement (seccomp, Landlock, uid drop, the unshare stack's mounts), ``wire.py`` the value
 codecs, ``policy.py`` the limits and syscall deny lists. ``stacks.py`` finds this directory by
-its file path (``dapo_bench.sandbox.runner.__file__``) and binds it read-only into every jail
-(at ``/sandbox`` in bubblewrap, at its own path elsewhere); ``wire.py`` and ``policy.py`` are
-also imported by the host.
+its file path (``dapo_bench.sandbox.runner.__file__``) and makes it readable in every jail
+(bound read-only at ``/sandbox`` by bubblewrap, at its own path by the unshare stack, allowed
+by Landlock); ``wire.py`` and ``policy.py`` are also imported by the host.
 
 Verdicts are decided outside the jail: the runner only reports each test's result on a
 dedicated pipe; expected outputs never enter the jail, and ``dapo_bench.grading.code`` compares

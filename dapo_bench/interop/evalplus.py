@@ -1,0 +1,125 @@
+"""evalplus samples files from stored code results, and evalplus's own verdicts on them.
+
+:func:`export_samples` turns ``RESULTS/MODEL/<benchmark>.samples.jsonl`` into the file
+``evalplus.evaluate`` takes: one ``{"task_id", "solution"}`` per sample, in the stored order,
+the solution being the program exactly as dapo-bench graded it (extracted from the response,
+completed with the HumanEval prompt, behind the benchmark's import header). A sample in which
+no program was found exports an empty solution, which evalplus fails, as we did.
+
+:func:`run_evalplus` scores such a file with evalplus. evalplus executes the programs with no
+isolation, so it never runs in this process or this interpreter: it runs in its own virtual
+environment (:data:`dapo_bench.interop.tools.EVALPLUS`) as a child process, with its dataset
+pointed at the same local file dapo-bench loads (``HUMANEVAL_OVERRIDE_PATH`` /
+``MBPP_OVERRIDE_PATH``) and its cache in a directory of the caller's choosing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dapo_bench.errors import UserInputError
+
+#: dapo-bench benchmark -> (evalplus --dataset, the variable that points it at a local file).
+DATASETS: dict[str, tuple[str, str]] = {
+    "humaneval_plus": ("humaneval", "HUMANEVAL_OVERRIDE_PATH"),
+    "mbpp_plus": ("mbpp", "MBPP_OVERRIDE_PATH"),
+}
+
+#: Where evalplus 0.3.1 itself is wrong, checked by hand (see the README): its verdict differs
+#: from the task's specification. (task_id, program kind) -> why.
+KNOWN_EVALPLUS_ERRORS: dict[str, str] = {
+    "HumanEval/32": "the find_zero oracle never records a test as passed, so evalplus fails "
+                    "every program, the canonical solution included",
+}
+
+
+@dataclass(frozen=True)
+class EvalplusVerdict:
+    task_id: str
+    base_pass: bool
+    plus_pass: bool  # base and plus tests both pass (evalplus's "base + extra")
+    base_status: str
+    plus_status: str | None
+
+
+def _check_benchmark(benchmark: str) -> tuple[str, str]:
+    if benchmark not in DATASETS:
+        raise UserInputError(f"evalplus scores {', '.join(DATASETS)}; not {benchmark!r}")
+    return DATASETS[benchmark]
+
+
+def samples_rows(model_dir: str | Path, benchmark: str) -> list[dict[str, str]]:
+    """evalplus rows for the stored samples of ``benchmark`` under ``model_dir``."""
+    from dapo_bench.report.results import load_samples
+
+    _check_benchmark(benchmark)
+    model_dir = Path(model_dir)
+    path = model_dir / f"{benchmark}.samples.jsonl"
+    if not path.is_file():
+        have = sorted(p.name.removesuffix(".samples.jsonl")
+                      for p in model_dir.glob("*.samples.jsonl")) if model_dir.is_dir() else []
+        raise UserInputError(f"no stored samples of {benchmark!r} at {path}"
+                             + (f" (this model has: {', '.join(have)})" if have else ""))
+    rows = []
+    for rec in load_samples(path):
+        extra = rec.model_extra or {}
+        task_id = extra.get("problem_id") or rec.id.split("#", 1)[0]
+        rows.append({"task_id": str(task_id), "solution": rec.extracted or ""})
+    return rows
+
+
+def export_samples(model_dir: str | Path, benchmark: str, out: str | Path) -> int:
+    """Write the evalplus samples file; returns the number of samples."""
+    from dapo_bench.jsonio import atomic_write_jsonl
+
+    rows = samples_rows(model_dir, benchmark)
+    atomic_write_jsonl(out, rows)
+    return len(rows)
+
+
+def run_evalplus(rows: list[dict[str, str]], benchmark: str, data_file: str | Path,
+                 work: str | Path, *, workers: int = 2, python: str | None = None,
+                 timeout_s: float = 1800) -> list[EvalplusVerdict]:
+    """evalplus's verdict on every row (same order), from ``python -m evalplus.evaluate`` in
+    evalplus's own environment. ``data_file`` is the benchmark file in evalplus's format; every
+    task in it needs at least one row (evalplus insists). ``work`` holds the samples, the
+    results and evalplus's cache (its ground-truth outputs)."""
+    from dapo_bench.interop.tools import EVALPLUS, tool_python
+
+    dataset, override = _check_benchmark(benchmark)
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    samples = work / f"{benchmark}-samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result_path = work / f"{benchmark}-samples_eval_results.json"
+    result_path.unlink(missing_ok=True)
+    python = python or tool_python(EVALPLUS, create=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update({override: str(Path(data_file).resolve()),
+                "XDG_CACHE_HOME": str((work / "cache").resolve()),
+                "TOKENIZERS_PARALLELISM": "false"})
+    cmd = [python, "-m", "evalplus.evaluate", "--dataset", dataset, "--samples", str(samples),
+           "--parallel", str(workers), "--i_just_wanna_run"]
+    proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout_s)
+    if proc.returncode != 0 or not result_path.is_file():
+        raise RuntimeError(f"evalplus failed (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout)[-2000:]}")
+    results: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))["eval"]
+    # evalplus groups the results by task, each task's in the order of its samples.
+    taken: dict[str, int] = {}
+    verdicts = []
+    for row in rows:
+        k = taken.get(row["task_id"], 0)
+        taken[row["task_id"]] = k + 1
+        r = results[row["task_id"]][k]
+        base = r["base_status"] == "pass"
+        verdicts.append(EvalplusVerdict(row["task_id"], base,
+                                        base and r.get("plus_status") == "pass",
+                                        r["base_status"], r.get("plus_status")))
+    return verdicts

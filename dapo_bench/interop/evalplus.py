@@ -30,12 +30,18 @@ DATASETS: dict[str, tuple[str, str]] = {
     "mbpp_plus": ("mbpp", "MBPP_OVERRIDE_PATH"),
 }
 
-#: Where evalplus 0.3.1 itself is wrong, checked by hand (see the README): its verdict differs
-#: from the task's specification. (task_id, program kind) -> why.
+#: Where evalplus 0.3.1 itself is wrong, read from its source: entry point -> why. Its verdict
+#: there differs from the task's specification (and from ours).
 KNOWN_EVALPLUS_ERRORS: dict[str, str] = {
-    "HumanEval/32": "the find_zero oracle never records a test as passed, so evalplus fails "
-                    "every program, the canonical solution included",
+    "find_zero": "HumanEval/32: the special oracle for find_zero checks |poly(x)| <= atol and "
+                 "then `continue`s past the line that records the test as passed, so evalplus "
+                 "fails every program, its own canonical solution included",
 }
+
+
+def known_evalplus_error(entry_point: str | None) -> str | None:
+    """Why evalplus's verdict cannot be trusted on a task with this entry point, or None."""
+    return KNOWN_EVALPLUS_ERRORS.get(entry_point or "")
 
 
 @dataclass(frozen=True)
@@ -123,3 +129,73 @@ def run_evalplus(rows: list[dict[str, str]], benchmark: str, data_file: str | Pa
                                         base and r.get("plus_status") == "pass",
                                         r["base_status"], r.get("plus_status")))
     return verdicts
+
+
+# ------------------------------------------------------------------------ cross-check
+
+#: Deliberately wrong programs made from a task's canonical solution (see :func:`variant`).
+WRONG_KINDS = ("returns-none", "raises", "base-only", "off-by-one")
+
+
+def variant(problem: Any, kind: str) -> str:
+    """The canonical program (``kind == "canonical"``) or a deliberately wrong one:
+    ``returns-none`` (the entry point returns None), ``raises`` (it raises ValueError),
+    ``base-only`` (the canonical answer on the base inputs only, None on the plus inputs),
+    ``off-by-one`` (numbers in the canonical answer moved by one, other answers wrapped in a
+    list)."""
+    ex = problem.extra
+    program, entry = ex["header"] + ex["canonical"], ex["entry_point"]
+    if kind == "canonical":
+        return program
+    ref = f"_dapo_ref_{entry}"
+    head = f"{program}\n\n{ref} = {entry}\n\n\ndef {entry}(*args):\n"
+    if kind == "returns-none":
+        return head + "    return None\n"
+    if kind == "raises":
+        return head + "    raise ValueError('deliberately wrong')\n"
+    if kind == "base-only":
+        base = sorted({repr(list(args)) for args in ex["inputs"]["base"]})
+        return (head + f"    if repr(list(args)) in {base!r}:\n"
+                f"        return {ref}(*args)\n    return None\n")
+    if kind == "off-by-one":
+        return (head + f"    out = {ref}(*args)\n"
+                "    if isinstance(out, bool) or not isinstance(out, (int, float)):\n"
+                "        return [out]\n    return out + 1\n")
+    raise ValueError(f"unknown program kind {kind!r}")
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    task_id: str
+    entry_point: str
+    kind: str
+    ours: tuple[bool, bool]  # (base pass, base + plus pass)
+    evalplus: tuple[bool, bool]
+    evalplus_status: tuple[str, str | None]
+
+    @property
+    def agree(self) -> bool:
+        return self.ours == self.evalplus
+
+
+def cross_check(benchmark: str, data_file: str | Path, work: str | Path, *,
+                kinds: tuple[str, ...] = ("canonical", *WRONG_KINDS), workers: int = 2,
+                python: str | None = None) -> list[CrossCheck]:
+    """Grade every task's programs of ``kinds`` with dapo-bench's sandbox and with evalplus
+    (its own environment and process), on the same data file; one row per program."""
+    from dapo_bench.data.registry import get_benchmark
+    from dapo_bench.grading.code import grade_programs
+
+    problems = get_benchmark(benchmark).load_file(Path(data_file))
+    pairs = [(p, k) for p in problems for k in kinds]
+    programs = [variant(p, k) for p, k in pairs]
+    ours = grade_programs([p for p, _ in pairs], programs, workers=workers)
+    rows = [{"task_id": p.id, "solution": prog} for (p, _), prog in zip(pairs, programs,
+                                                                          strict=True)]
+    theirs = run_evalplus(rows, benchmark, data_file, work, workers=workers, python=python)
+    out = []
+    for (p, kind), g, e in zip(pairs, ours, theirs, strict=True):
+        base = bool(g.base_correct) if g.base_correct is not None else g.correct
+        out.append(CrossCheck(p.id, p.extra["entry_point"], kind, (base, g.correct),
+                              (e.base_pass, e.plus_pass), (e.base_status, e.plus_status)))
+    return out

@@ -10,7 +10,7 @@
 2. evalplus: every HumanEval+ and MBPP+ task, its canonical solution and four deliberately
    wrong programs (dapo_bench.interop.evalplus.variant), graded by our sandbox and by
    evalplus 0.3.1 (its own virtual environment, a child process); every disagreement listed
-   with evalplus's statuses and whether it is a known evalplus error.
+   with evalplus's statuses, its verdict when it reruns that program alone, and why.
 
 lm-eval and Math-Verify come from the `interop` extra (or DAPO_BENCH_LM_EVAL_PYTHON,
 DAPO_BENCH_MATH_VERIFY_PYTHON); evalplus's environment is made on first use under the cache.
@@ -86,11 +86,11 @@ def lm_eval_section(limit: int, workers: int, work: Path) -> None:
           f"Math-Verify agrees with our verdicts on {metrics['math_verify_agreement']:.2f}%")
 
 
-def evalplus_section(data_dir: Path, workers: int, work: Path) -> None:
+def evalplus_section(data_dir: Path, workers: int, work: Path, benchmarks: list[str]) -> None:
     from dapo_bench.data.registry import get_benchmark, resolve_source
-    from dapo_bench.interop.evalplus import cross_check, known_evalplus_error
+    from dapo_bench.interop.evalplus import cross_check
 
-    for benchmark in ("humaneval_plus", "mbpp_plus"):
+    for benchmark in benchmarks:
         data = resolve_source(get_benchmark(benchmark), None, data_dir)
         start = time.perf_counter()
         rows = cross_check(benchmark, data, work / benchmark, workers=workers)
@@ -103,10 +103,9 @@ def evalplus_section(data_dir: Path, workers: int, work: Path) -> None:
         print("ours by kind:", dict(Counter((r.kind, r.ours) for r in rows)))
         for r in rows:
             if not r.agree:
-                why = known_evalplus_error(r.entry_point)
+                rerun = f", alone {r.evalplus_rerun}" if r.evalplus_rerun else ""
                 print(f"  {r.task_id} {r.kind}: ours {r.ours}, evalplus {r.evalplus} "
-                      f"{r.evalplus_status}" + (f"  [known evalplus error: {why}]"
-                                                if why else "  [UNEXPLAINED]"))
+                      f"{r.evalplus_status}{rerun}  [{r.explained or 'UNEXPLAINED'}]")
 
 
 def main() -> None:
@@ -117,6 +116,7 @@ def main() -> None:
     parser.add_argument("--toy-limit", type=int, default=1000)
     parser.add_argument("--skip-lm-eval", action="store_true")
     parser.add_argument("--skip-evalplus", action="store_true")
+    parser.add_argument("--evalplus-benchmarks", default="humaneval_plus,mbpp_plus")
     args = parser.parse_args()
     data_dir = args.data or Path(os.environ.get("DAPO_BENCH_DATA",
                                                 REPO.parent / "shared" / "data"))
@@ -126,7 +126,8 @@ def main() -> None:
             for limit in sorted({100, args.toy_limit}):
                 lm_eval_section(limit, args.workers, work / f"toy{limit}")
         if not args.skip_evalplus:
-            evalplus_section(data_dir, args.workers, work)
+            evalplus_section(data_dir, args.workers, work,
+                             args.evalplus_benchmarks.split(","))
 
 
 if __name__ == "__main__":

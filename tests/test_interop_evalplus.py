@@ -63,7 +63,8 @@ def _store_graded_samples(root: Path, benchmark: str) -> list[tuple[bool, str]]:
 
 @pytest.mark.parametrize("bench", ["humaneval_plus", "mbpp_plus"])
 def test_export_round_trips_through_evalplus(tmp_path: Path, evalplus_python: str,
-                                             bench: str) -> None:
+                                             bench: str, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
     benchmark = bench  # (not the parameter's name: pytest-benchmark owns that fixture name)
     ours = _store_graded_samples(tmp_path / "results", benchmark)
     out = tmp_path / "samples.jsonl"
@@ -84,6 +85,18 @@ def test_export_round_trips_through_evalplus(tmp_path: Path, evalplus_python: st
     # Only where evalplus is known to be wrong (the fixture's find_zero task: it fails all).
     assert all(known_evalplus_error(entry) and ok for _, entry, ok in differ), differ
     assert sum(ok for ok, _ in ours) >= 2  # canonical programs pass, through extraction+export
+
+    # The same through the command: --rescore runs evalplus and writes the disagreements.
+    monkeypatch.setenv(EVALPLUS.env_var, evalplus_python)
+    result = CliRunner().invoke(main, ["export", "evalplus", str(tmp_path / "results" / "m"),
+                                       "--benchmark", benchmark, "--out", str(out),
+                                       "--rescore", "--data", str(data_file)])
+    assert result.exit_code == 0, result.output
+    assert f"verdicts agree on {len(rows) - len(differ)}/{len(rows)}" in result.output
+    flagged = [json.loads(x) for x in
+               out.with_suffix(".disagreements.jsonl").read_text().splitlines()]
+    assert len(flagged) == len(differ)
+    assert all(f["known_evalplus_error"] for f in flagged)
 
 
 def test_missing_samples_is_one_clear_line(tmp_path: Path) -> None:
@@ -110,7 +123,7 @@ def test_verdicts_agree_with_evalplus(tmp_path: Path, shared_data: Path, evalplu
     rows = cross_check(bench, data, tmp_path / "work", python=evalplus_python)
     assert len(rows) == len(keep) * (1 + len(WRONG_KINDS))
     differ = {(r.task_id, r.kind) for r in rows if not r.agree}
-    assert all(known_evalplus_error(r.entry_point) for r in rows if not r.agree), differ
+    assert all(r.explained for r in rows if not r.agree), differ
     if "HumanEval/32" in extra:  # evalplus fails even its own canonical solution there
         assert ("HumanEval/32", "canonical") in differ
     for r in rows:

@@ -46,12 +46,23 @@ def lm_eval_bundle(out: Path, tasks: str | None, template: str | None,
 @click.option("--benchmark", type=click.Choice(["humaneval_plus", "mbpp_plus"]), required=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The samples JSONL to write (task_id, solution).")
-def evalplus_samples(model_dir: Path, benchmark: str, out: Path) -> None:
+@click.option("--rescore", is_flag=True,
+              help="Also score the file with evalplus (in its own environment, made on first "
+                   "use) and compare its verdicts with the stored ones.")
+@click.option("--data", default=None,
+              help="--rescore: the benchmark file in evalplus's format, or a data directory "
+                   "(default: $DAPO_BENCH_DATA).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="--rescore: evalplus's --parallel.")
+def evalplus_samples(model_dir: Path, benchmark: str, out: Path, rescore: bool,
+                     data: str | None, workers: int) -> None:
     """Write MODEL_DIR's stored samples of BENCHMARK (a results root's RESULTS/MODEL) as an
     evalplus samples file: each program as dapo-bench graded it."""
-    from dapo_bench.interop.evalplus import DATASETS, export_samples
+    from dapo_bench.interop.evalplus import DATASETS, export_samples, rescore_export
 
     n = export_samples(model_dir, benchmark, out)
     dataset, override = DATASETS[benchmark]
     click.echo(f"wrote {n} sample(s) to {out}; score with: {override}=DATA_FILE "
                f"evalplus.evaluate --dataset {dataset} --samples {out}")
+    if rescore:
+        click.echo(rescore_export(model_dir, benchmark, out, data, workers=workers))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,10 @@ KNOWN_EVALPLUS_ERRORS: dict[str, str] = {
     "find_zero": "HumanEval/32: the special oracle for find_zero checks |poly(x)| <= atol and "
                  "then `continue`s past the line that records the test as passed, so evalplus "
                  "fails every program, its own canonical solution included",
+    "combinations_colors": "Mbpp/255: a plus input (5 colours, n=77) has a 1.7-million-tuple "
+                           "answer; evalplus's 4 GiB address-space cap applies to a process "
+                           "that also holds every expected output, so the canonical solution "
+                           "dies of MemoryError (it passes with EVALPLUS_MAX_MEMORY_BYTES=-1)",
 }
 
 
@@ -90,11 +94,14 @@ def export_samples(model_dir: str | Path, benchmark: str, out: str | Path) -> in
 
 def run_evalplus(rows: list[dict[str, str]], benchmark: str, data_file: str | Path,
                  work: str | Path, *, workers: int = 2, python: str | None = None,
-                 timeout_s: float = 1800) -> list[EvalplusVerdict]:
+                 min_time_limit: float | None = None, timeout_s: float = 1800
+                 ) -> list[EvalplusVerdict]:
     """evalplus's verdict on every row (same order), from ``python -m evalplus.evaluate`` in
     evalplus's own environment. ``data_file`` is the benchmark file in evalplus's format; every
     task in it needs at least one row (evalplus insists). ``work`` holds the samples, the
-    results and evalplus's cache (its ground-truth outputs)."""
+    results and evalplus's cache (its ground-truth outputs). ``min_time_limit`` raises
+    evalplus's floor on a test's wall-clock limit (its default: 1 s; the limit is
+    ``max(floor, 4 x the canonical solution's time)``, measured on the wall clock)."""
     from dapo_bench.interop.tools import EVALPLUS, tool_python
 
     dataset, override = _check_benchmark(benchmark)
@@ -111,6 +118,8 @@ def run_evalplus(rows: list[dict[str, str]], benchmark: str, data_file: str | Pa
                 "TOKENIZERS_PARALLELISM": "false"})
     cmd = [python, "-m", "evalplus.evaluate", "--dataset", dataset, "--samples", str(samples),
            "--parallel", str(workers), "--i_just_wanna_run"]
+    if min_time_limit is not None:
+        cmd += ["--min_time_limit", str(min_time_limit)]
     proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=timeout_s)
     if proc.returncode != 0 or not result_path.is_file():
@@ -172,17 +181,35 @@ class CrossCheck:
     ours: tuple[bool, bool]  # (base pass, base + plus pass)
     evalplus: tuple[bool, bool]
     evalplus_status: tuple[str, str | None]
+    # evalplus again on this program alone, when the first verdicts differed (its time limits
+    # are wall-clock: a busy machine turns slow passes into failures)
+    evalplus_rerun: tuple[bool, bool] | None = None
 
     @property
     def agree(self) -> bool:
         return self.ours == self.evalplus
 
+    @property
+    def explained(self) -> str | None:
+        """Why the verdicts differ, when they do and it is understood."""
+        if self.agree:
+            return None
+        why = known_evalplus_error(self.entry_point)
+        if why:
+            return f"known evalplus error: {why}"
+        if self.evalplus_rerun == self.ours:
+            return ("evalplus's wall-clock limit on a busy machine: the same program agrees "
+                    "when evalplus runs it alone")
+        return None
+
 
 def cross_check(benchmark: str, data_file: str | Path, work: str | Path, *,
                 kinds: tuple[str, ...] = ("canonical", *WRONG_KINDS), workers: int = 2,
-                python: str | None = None) -> list[CrossCheck]:
+                python: str | None = None, recheck: bool = True) -> list[CrossCheck]:
     """Grade every task's programs of ``kinds`` with dapo-bench's sandbox and with evalplus
-    (its own environment and process), on the same data file; one row per program."""
+    (its own environment and process), on the same data file; one row per program. With
+    ``recheck``, each program whose verdicts differ (outside the known evalplus errors) is
+    given to evalplus once more, alone (one program per task file, one worker)."""
     from dapo_bench.data.registry import get_benchmark
     from dapo_bench.grading.code import grade_programs
 
@@ -198,4 +225,50 @@ def cross_check(benchmark: str, data_file: str | Path, work: str | Path, *,
         base = bool(g.base_correct) if g.base_correct is not None else g.correct
         out.append(CrossCheck(p.id, p.extra["entry_point"], kind, (base, g.correct),
                               (e.base_pass, e.plus_pass), (e.base_status, e.plus_status)))
+    if recheck:
+        lines = {json.loads(x)["task_id"]: x for x in
+                 Path(data_file).read_text(encoding="utf-8").splitlines() if x.strip()}
+        for i, (row, c) in enumerate(zip(rows, out, strict=True)):
+            if c.agree or known_evalplus_error(c.entry_point):
+                continue
+            alone = Path(work) / f"recheck-{i}"
+            alone.mkdir(parents=True, exist_ok=True)
+            (alone / "task.jsonl").write_text(lines[c.task_id] + "\n", encoding="utf-8")
+            e = run_evalplus([row], benchmark, alone / "task.jsonl", alone, workers=1,
+                             python=python)[0]
+            out[i] = replace(c, evalplus_rerun=(e.base_pass, e.plus_pass))
     return out
+
+
+def rescore_export(model_dir: str | Path, benchmark: str, samples_file: str | Path,
+                   data: str | None, *, workers: int = 2) -> str:
+    """Score an exported samples file with evalplus and compare with the stored verdicts;
+    writes the disagreements beside the samples file and returns a summary line."""
+    import tempfile
+
+    from dapo_bench.data.registry import get_benchmark, resolve_source
+    from dapo_bench.jsonio import atomic_write_jsonl, read_jsonl
+    from dapo_bench.report.results import load_samples
+
+    where = resolve_source(get_benchmark(benchmark), data, None)
+    if not isinstance(where, Path):
+        raise UserInputError(f"--rescore needs {benchmark}'s file in evalplus's format: pass "
+                             "--data FILE or a data directory")
+    rows = read_jsonl(samples_file)
+    stored = load_samples(Path(model_dir) / f"{benchmark}.samples.jsonl")
+    entry = {p.id: p.extra["entry_point"] for p in get_benchmark(benchmark).load_file(where)}
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs = run_evalplus(rows, benchmark, where, tmp, workers=workers)
+    differ = [{"id": rec.id, "task_id": row["task_id"], "dapo_bench": rec.correct,
+               "evalplus": {"base": e.base_status, "plus": e.plus_status},
+               "known_evalplus_error": known_evalplus_error(entry.get(row["task_id"])),
+               "solution": row["solution"]}
+              for rec, row, e in zip(stored, rows, theirs, strict=True)
+              if rec.correct != e.plus_pass]
+    target = Path(samples_file).with_suffix(".disagreements.jsonl")
+    atomic_write_jsonl(target, differ)
+    n = len(rows)
+    ours = 100 * sum(r.correct for r in stored) / max(1, n)
+    them = 100 * sum(e.plus_pass for e in theirs) / max(1, n)
+    return (f"{benchmark}: base+plus pass rate ours {ours:.2f}%, evalplus {them:.2f}%; verdicts "
+            f"agree on {n - len(differ)}/{n}; disagreements in {target}")

@@ -125,3 +125,44 @@ def test_lm_eval_cli_runs_the_math_suite(tmp_path: Path, lm_eval_python: str) ->
     for task in TASKS:
         if task != "dapo_toy_arith":
             assert f"|{task}|1|none|0|acc|" in table, proc.stdout
+
+
+CHAT_SCRIPT = r"""
+import json, sys
+from lm_eval.models.huggingface import HFLM
+from lm_eval.tasks import TaskManager, get_task_dict
+
+bundle, model, out = sys.argv[1:4]
+task = get_task_dict(["dapo_gsm8k"], TaskManager(include_path=bundle))["dapo_gsm8k"]
+lm = HFLM(pretrained=model, device="cpu")
+docs = list(task.test_docs())[:3]
+json.dump([task.fewshot_context(d, 0, apply_chat_template=True,
+                                chat_template=lm.apply_chat_template) for d in docs],
+          open(out, "w"))
+"""
+
+
+def test_chat_template_prompts_match_with_apply_chat_template(tmp_path: Path,
+                                                               lm_eval_python: str) -> None:
+    """qwen-cot-chat exports the user message; lm-eval's --apply_chat_template renders it
+    through the tokenizer's chat template to exactly dapo-bench's prompt."""
+    from transformers import AutoTokenizer
+
+    from dapo_bench.data.registry import load_benchmark
+    from dapo_bench.data.templates import get_template
+    from dapo_bench.testing import cached_tiny_qwen2
+
+    model = cached_tiny_qwen2()
+    write_bundle(tmp_path / "bundle", tasks=["dapo_gsm8k"], template="qwen-cot-chat",
+                 data=str(FIXTURES))
+    out = tmp_path / "prompts.json"
+    proc = subprocess.run([lm_eval_python, "-c", CHAT_SCRIPT, str(tmp_path / "bundle"),
+                           str(model), str(out)], env=_env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    template = get_template("qwen-cot-chat")
+    ours = [template.format(p.question, tokenizer)
+            for p in load_benchmark("gsm8k", data_dir=FIXTURES)[:3]]
+    assert json.loads(out.read_text()) == ours
+    assert ours[0].startswith("<|im_start|>user\n")

@@ -36,9 +36,13 @@ def lm_eval_bundle(out: Path, tasks: str | None, template: str | None,
     data_arg = str(Path(data).resolve()) if data and Path(data).exists() else data
     written = write_bundle(out, tasks=names, template=template, max_new_tokens=max_new_tokens,
                            data=data_arg)
+    from dapo_bench.data.templates import get_template
+
+    chat = template is not None and get_template(template).uses_chat_template
     click.echo(f"wrote {len(written) - 1} lm-eval task(s) to {out}; run: lm_eval --model hf "
                f"--model_args pretrained=CKPT --include_path {out} --tasks "
-               + ",".join(p.stem for p in written if p.suffix == ".yaml"))
+               + ",".join(p.stem for p in written if p.suffix == ".yaml")
+               + (" --apply_chat_template" if chat else ""))
 
 
 @command.command("evalplus")

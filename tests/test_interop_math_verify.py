@@ -90,3 +90,17 @@ def test_overrun_is_a_timeout_and_the_worker_is_replaced() -> None:
     # a fresh worker needs its start-up, which the answer's timeout does not include
     assert verdicts[1].correct and verdicts[1].verdict == "correct"
     assert verdicts[2].verdict == "wrong"
+
+
+def test_missing_tool_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    from dapo_bench.errors import UserInputError
+    from dapo_bench.interop.tools import Tool
+
+    monkeypatch.setenv("DAPO_BENCH_CACHE", str(tmp_path))
+    absent = Tool("no-such-tool", "no_such_tool_xyz", "no-such-tool==1.0", own_env=False)
+    with pytest.raises(UserInputError, match=r"dapo-bench\[interop\].*DAPO_BENCH_NO_SUCH_TOOL"):
+        tool_python(absent)
+    monkeypatch.setenv(absent.env_var, str(tmp_path / "python"))
+    with pytest.raises(UserInputError, match="cannot import no_such_tool_xyz"):
+        tool_python(absent)

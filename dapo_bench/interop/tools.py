@@ -44,7 +44,10 @@ def cache_root() -> Path:
 
 def imports(python: str | Path, module: str) -> bool:
     probe = [str(python), "-I", "-c", f"import {module}"]
-    return subprocess.run(probe, capture_output=True, timeout=300).returncode == 0
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=300).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def managed_env(tool: Tool) -> Path:

@@ -25,8 +25,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserInputError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False,
-                              soft_wrap=True)
+            from rich.markup import escape  # messages may hold brackets: "dapo-bench[interop]"
+
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                              highlight=False, soft_wrap=True)
             sys.exit(2)
 
 
@@ -112,7 +114,7 @@ def _add_subcommands() -> None:
     """Attach the commands that live in ``dapo_bench.commands.<name>`` (attribute ``command``)."""
     import importlib
 
-    for name in ("grade", "evaluate", "train", "reproduce"):
+    for name in ("grade", "evaluate", "train", "reproduce", "export"):
         module_name = f"dapo_bench.commands.{name}"
         try:
             module = importlib.import_module(module_name)

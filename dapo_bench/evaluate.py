@@ -94,6 +94,7 @@ class EvalSettings:
     # in the log, instead of grading again (reproductions rerun without rewriting results).
     skip_finished: bool = False
     generator: Any = None  # a generator to use (not closed here); else one is loaded
+    cross_grade: str | None = None  # "math-verify": its verdict beside ours (dapo_bench.interop)
 
 
 @dataclass
@@ -239,6 +240,12 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
                 say(f"{plan.benchmark}: all {reused} sample(s) already generated")
             result, samples, grade_s = _grade(plan, name, ckpt, generator, settings, gen_s)
             timings["grade"] += grade_s
+            if settings.cross_grade:
+                from dapo_bench.interop.math_verify import cross_grade_result
+
+                result, samples = cross_grade_result(
+                    result, samples, store.samples_path(name, plan.benchmark),
+                    workers=settings.workers, say=say)
             store.write(result, samples)
             outcomes.append(BenchmarkOutcome(plan.benchmark, result, generated, reused, gen_s,
                                              grade_s))

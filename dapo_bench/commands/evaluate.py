@@ -114,12 +114,17 @@ def _split(value: str | None) -> list[str]:
 @click.option("--math-policy", type=click.Choice(["strict", "qwen"]), default=None,
               help="Math numeric policy (see `dapo-bench grade --help`); sets "
                    "$DAPO_BENCH_MATH_POLICY for the graders. Default: that variable, then strict.")
+@click.option("--cross-grade", type=click.Choice(["math-verify"]), default=None,
+              help="Also grade every math sample with Math-Verify (in bounded worker "
+                   "processes): both verdicts per sample, the disagreements in "
+                   "BENCHMARK.disagreements.math-verify.jsonl, the agreement rate below.")
 def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | None,
             backend: str, template: str | None, max_new_tokens: int, n_samples: int,
             temperature: float, top_p: float, seed: int, dtype: str, data_dir: Path | None,
             out: Path, name: str | None, regrade: bool, overwrite: bool, workers: int | None,
             batch_size: int | None, tensor_parallel_size: int, kv_cache_gb: float | None,
-            max_model_len: int | None, progress: bool | None, math_policy: str | None) -> None:
+            max_model_len: int | None, progress: bool | None, math_policy: str | None,
+            cross_grade: str | None) -> None:
     """Evaluate checkpoint CKPT (a directory or hub id): generate, grade, store every sample.
 
     Writes OUT/NAME/BENCHMARK.json and .samples.jsonl; the raw generations go to
@@ -147,7 +152,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
         max_new_tokens=max_new_tokens, n=n_samples, temperature=temperature, top_p=top_p,
         seed=seed, dtype=dtype, limit=limit, data_dir=data_dir, regrade=regrade,
         overwrite=overwrite, workers=workers, progress=show, generator_kwargs=gen_kwargs,
-        skip_missing_data=not benchmarks)
+        skip_missing_data=not benchmarks, cross_grade=cross_grade)
 
     def say(line: str) -> None:
         _err.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -201,6 +206,12 @@ def _summary(report: Any, out: Path) -> str:
     console = Console(record=True, width=120)
     with console.capture() as cap:
         console.print(table)
+        for o in report.outcomes:
+            if "math_verify_agreement" in o.result.metrics:
+                m = o.result.metrics
+                console.print(f"{o.benchmark}: math-verify agrees on "
+                              f"{m['math_verify_agreement']:.2f}% of samples (its accuracy "
+                              f"{m['math_verify_accuracy']:.2f}%)", highlight=False)
         console.print(f"wall {t['total']:.1f} s: model load {t['load_model']:.1f}, generation "
                       f"{t['generate']:.1f}, grading {t['grade']:.1f}, model shutdown "
                       f"{t['close_model']:.1f}, other {t['other']:.1f}. Results in "

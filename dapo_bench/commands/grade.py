@@ -35,9 +35,11 @@ def read_responses(path: Path) -> list[tuple[int, str, str]]:
 
 
 def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | None,
-                    workers: int | None, timeout_s: float, policy: str | None = None
-                    ) -> tuple[int, int, int, Path]:
-    """Grade every row; returns (correct, total, timeouts, verdicts file)."""
+                    workers: int | None, timeout_s: float, policy: str | None = None,
+                    cross_grade: str | None = None) -> tuple[int, int, int, Path]:
+    """Grade every row; returns (correct, total, timeouts, verdicts file). With
+    ``cross_grade="math-verify"`` each verdict also carries Math-Verify's (and the
+    disagreements go beside the verdicts file)."""
     from dapo_bench.data.registry import load_benchmark
     from dapo_bench.grading.math import grade_many
     from dapo_bench.jsonio import atomic_write_jsonl
@@ -57,6 +59,10 @@ def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | No
          "extracted": g.extracted, "rule": g.detail, "gold": gold[pid]}
         for (line, pid, _), g in zip(rows, grades, strict=True)]
     target = out if out is not None else path.with_name(path.stem + ".graded.jsonl")
+    if cross_grade:
+        from dapo_bench.interop.math_verify import cross_grade_file_records
+
+        cross_grade_file_records(records, [r for _, _, r in rows], target, workers=workers)
     atomic_write_jsonl(target, records)
     correct = sum(g.correct for g in grades)
     timeouts = sum(g.verdict == "timeout" for g in grades)
@@ -81,14 +87,19 @@ def grade_math_file(path: Path, benchmark: str, data: str | None, out: Path | No
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Code only: run model-written programs WITHOUT isolation. Only for machines "
                    "where no sandbox works and the programs are trusted.")
+@click.option("--cross-grade", type=click.Choice(["math-verify"]), default=None,
+              help="Math only: also grade with Math-Verify (bounded worker processes); both "
+                   "verdicts per row, disagreements in OUT's .disagreements.math-verify.jsonl.")
 def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
             workers: int | None, timeout_s: float, math_policy: str | None,
-            unsafe_no_sandbox: bool) -> None:
+            unsafe_no_sandbox: bool, cross_grade: str | None) -> None:
     """Grade RESPONSES.jsonl (rows with `id` and `response`) and print the accuracy."""
     from dapo_bench.data.registry import get_benchmark
 
     spec = get_benchmark(benchmark)
     if spec.kind == "code":
+        if cross_grade:
+            raise UserInputError(f"--cross-grade {cross_grade} grades math answers only")
         try:
             from dapo_bench.grading.code import grade_samples_file
         except ImportError as exc:
@@ -97,7 +108,8 @@ def command(responses: Path, benchmark: str, data: str | None, out: Path | None,
                            unsafe_no_sandbox=unsafe_no_sandbox)
         return
     correct, total, timeouts, target = grade_math_file(responses, benchmark, data, out,
-                                                       workers, timeout_s, math_policy)
+                                                       workers, timeout_s, math_policy,
+                                                       cross_grade)
     extra = f", {timeouts} timed out" if timeouts else ""
     click.echo(f"{benchmark}: {correct}/{total} correct, accuracy {100 * correct / total:.2f}%"
                f"{extra}; verdicts in {target}")

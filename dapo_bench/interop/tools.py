@@ -1,0 +1,104 @@
+"""Where the interop tools run: an interpreter that can import each one.
+
+lm-eval and Math-Verify come with the ``interop`` extra, so normally the current interpreter
+has them. evalplus executes the programs it scores without any isolation, so it never runs in
+the harness's interpreter: it gets a virtual environment of its own, made on first use under
+the cache directory (``$DAPO_BENCH_CACHE/interop/``) with ``--system-site-packages`` and the
+pinned version. ``DAPO_BENCH_<TOOL>_PYTHON`` (``LM_EVAL``, ``MATH_VERIFY``, ``EVALPLUS``) names
+an interpreter to use instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dapo_bench.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str  # the distribution's name on PyPI
+    module: str  # what ``import`` takes
+    requirement: str  # pinned, what a managed environment installs
+    own_env: bool  # never the harness's interpreter
+
+    @property
+    def env_var(self) -> str:
+        return f"DAPO_BENCH_{self.module.upper()}_PYTHON"
+
+
+LM_EVAL = Tool("lm-eval", "lm_eval", "lm-eval[hf]==0.4.13", own_env=False)
+MATH_VERIFY = Tool("math-verify", "math_verify", "math-verify==0.9.0", own_env=False)
+EVALPLUS = Tool("evalplus", "evalplus", "evalplus==0.3.1", own_env=True)
+
+
+def cache_root() -> Path:
+    from dapo_bench.toy.base import cache_dir
+
+    return cache_dir() / "interop"
+
+
+def imports(python: str | Path, module: str) -> bool:
+    probe = [str(python), "-I", "-c", f"import {module}"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=300).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def managed_env(tool: Tool) -> Path:
+    """The cache's environment for ``tool`` (``<cache>/interop/<name>-<version>``)."""
+    return cache_root() / tool.requirement.replace("==", "-").replace("[hf]", "")
+
+
+def tool_python(tool: Tool, *, create: bool = False) -> str:
+    """An interpreter that imports ``tool``: the environment variable's, else (unless the tool
+    needs its own environment) this one, else the managed environment, made now when
+    ``create``. Raises :class:`UserInputError` naming what to install otherwise."""
+    named = os.environ.get(tool.env_var)
+    if named:
+        if not imports(named, tool.module):
+            raise UserInputError(f"{tool.env_var}={named} cannot import {tool.module}")
+        return named
+    if not tool.own_env and imports(sys.executable, tool.module):
+        return sys.executable
+    env = managed_env(tool)
+    python = env / "bin" / "python"
+    if python.exists() and imports(python, tool.module):
+        return str(python)
+    if not create:
+        hint = ("pip install 'dapo-bench[interop]'" if not tool.own_env
+                else f"{tool.requirement} in an environment of its own")
+        raise UserInputError(
+            f"{tool.name} is not available: install it ({hint}) or set {tool.env_var} to an "
+            f"interpreter that has it")
+    make_env(env, tool.requirement)
+    return str(python)
+
+
+def make_env(env: Path, requirement: str) -> None:
+    """A virtual environment seeing this interpreter's packages, plus ``requirement``."""
+    print(f"creating {env} with {requirement} ...", file=sys.stderr)
+    env.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)],
+                   check=True)
+    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", requirement],
+                   check=True)
+
+
+def harness_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a tool's process: this checkout's ``dapo_bench`` importable first
+    (the lm-eval bundle's loaders and metric import it)."""
+    import dapo_bench
+
+    root = str(Path(dapo_bench.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if extra:
+        env.update(extra)
+    return env

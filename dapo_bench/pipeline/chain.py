@@ -12,7 +12,16 @@ from rich.markup import escape
 
 from dapo_bench.config import Recipe
 from dapo_bench.errors import UserInputError
-from dapo_bench.pipeline import advantages, critic, mc, policy, ref_logps, rollouts, states
+from dapo_bench.pipeline import (
+    advantages,
+    critic,
+    launch,
+    mc,
+    policy,
+    ref_logps,
+    rollouts,
+    states,
+)
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import STAGES, Manifest, RunDir
 
@@ -24,15 +33,22 @@ console = Console(stderr=True)
 TIMINGS = "timings.jsonl"  # wall seconds of every stage call, skipped ones included
 
 
+TRAINER_STAGES = ("critic", "policy")  # run on every rank under `accelerate launch`
+
+
 def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None = None
               ) -> Manifest:
+    """One stage. Under a launcher, trainer stages run on every rank; the others on the main
+    process while the other ranks wait, then read its manifest."""
     if stage not in STAGE_FUNCTIONS:
         raise UserInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     started = time.perf_counter()
-    if stage == "policy":
-        manifest = policy.run(ctx, step_hook=step_hook)
-    else:
-        manifest = STAGE_FUNCTIONS[stage](ctx)
+    if stage in TRAINER_STAGES or launch.is_main():
+        manifest = policy.run(ctx, step_hook=step_hook) if stage == "policy" else \
+            STAGE_FUNCTIONS[stage](ctx)
+    launch.wait()
+    if not launch.is_main():
+        return manifest if stage in TRAINER_STAGES else ctx.require(stage)
     with (ctx.run.root / TIMINGS).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"iteration": ctx.iteration, "stage": stage, "variant": ctx.variant,
                               "seconds": round(time.perf_counter() - started, 2)}) + "\n")

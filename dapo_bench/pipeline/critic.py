@@ -19,7 +19,12 @@ from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import last_hidden_shared
 from dapo_bench.pipeline.tokens import encode_piece, encode_state
-from dapo_bench.pipeline.training import CHECKPOINTS, train_and_save, training_arguments
+from dapo_bench.pipeline.training import (
+    CHECKPOINTS,
+    sub_state_dict,
+    train_and_save,
+    training_arguments,
+)
 
 STAGE = "critic"
 HEAD_FILE = "value_head.safetensors"
@@ -47,9 +52,13 @@ class ValueModel(nn.Module):
         model.head.load_state_dict(load_file(str(Path(path) / HEAD_FILE)))
         return model
 
-    def save_pretrained(self, path: str | Path) -> None:
-        self.backbone.save_pretrained(path)
-        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()},
+    def save_pretrained(self, path: str | Path, state_dict: dict[str, Any] | None = None
+                        ) -> None:
+        """Backbone as a HF checkpoint plus the head; ``state_dict`` (this module's, e.g.
+        gathered from every rank) instead of the live parameters."""
+        state = state_dict if state_dict is not None else self.state_dict()
+        self.backbone.save_pretrained(path, state_dict=sub_state_dict(state, "backbone."))
+        save_file({k: v.contiguous() for k, v in sub_state_dict(state, "head.").items()},
                   str(Path(path) / HEAD_FILE))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -113,7 +122,7 @@ def run(ctx: StageContext) -> Manifest:
         return found
     directory = ctx.dir(STAGE)
     log = StageLog(directory, fp)
-    log.open()
+    log.open(all_ranks=True)
     from transformers import AutoTokenizer, set_seed
 
     set_seed(ctx.recipe.seed)
@@ -121,15 +130,17 @@ def run(ctx: StageContext) -> Manifest:
     records = read_items(ctx.dir("mc"))
     rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
              "target": float(r["mc"])} for r in records]
-    model = ValueModel.from_backbone(init)
     args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr, global_batch=cfg.batch_size,
                               micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
                               seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,
                               warmup_ratio=cfg.warmup_ratio, bf16=cfg.bf16)
+    model = ValueModel.from_backbone(init)  # after the arguments: ZeRO-3 loads partitioned
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows,
                                data_collator=_CriticCollator(tokenizer.pad_token_id or 0))
-    figures = train_and_save(trainer, model, tokenizer, directory)
-    return log.finish(STAGE, {"states": len(rows), **figures})
+    figures = train_and_save(trainer, lambda state, path: model.save_pretrained(
+        path, state_dict=state), tokenizer, directory)
+    return log.finish(STAGE, {"states": len(rows), **figures},
+                      world_size=figures["world_size"])
 
 
 @torch.no_grad()

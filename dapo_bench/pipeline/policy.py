@@ -16,12 +16,18 @@ import torch
 from torch import nn
 
 from dapo_bench.errors import UserInputError
+from dapo_bench.pipeline import launch
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.ref_logps import load_lm
 from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
 from dapo_bench.pipeline.shared_forward import action_logps_shared
 from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
-from dapo_bench.pipeline.training import CHECKPOINTS, train_and_save, training_arguments
+from dapo_bench.pipeline.training import (
+    CHECKPOINTS,
+    sub_state_dict,
+    train_and_save,
+    training_arguments,
+)
 
 STAGE = "policy"
 StepHook = Callable[[int, nn.Module], dict[str, float] | None]
@@ -39,6 +45,35 @@ def _collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"states": rows}
 
 
+class PolicyLogps(nn.Module):
+    """log pi_theta(a|s) of every action of a batch of states, in one module call.
+
+    A state is run once and its actions against the cached state (two passes of the LM); the
+    wrapper makes that one forward, which is what DDP, FSDP and ZeRO-3 synchronise on."""
+
+    def __init__(self, lm: nn.Module) -> None:
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, states: list[dict[str, Any]]) -> torch.Tensor:
+        return torch.cat([action_logps_shared(self.lm, s["state"], s["actions"])
+                          for s in states])
+
+
+def drop_shared_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keep the first name of each tensor that several names share (safetensors refuses
+    aliases)."""
+    seen: set[tuple[int, int]] = set()
+    out = {}
+    for name, tensor in state.items():
+        key = (tensor.data_ptr(), tensor.numel())
+        if tensor.numel() and key in seen:
+            continue
+        seen.add(key)
+        out[name] = tensor
+    return out
+
+
 def _trainer_class() -> type:
     from transformers import Trainer
 
@@ -51,14 +86,20 @@ def _trainer_class() -> type:
 
         def compute_loss(self, model: nn.Module, inputs: dict[str, Any],
                          return_outputs: bool = False, **kwargs: Any) -> Any:
-            device = next(model.parameters()).device
-            logps, refs, advs = [], [], []
-            for state in inputs["states"]:
-                logps.append(action_logps_shared(model, state["state"], state["actions"]))
-                refs.append(torch.tensor(state["ref_logps"], device=device))
-                advs.append(torch.tensor(state["advantages"], device=device))
-            loss = dapo_loss(torch.cat(logps), torch.cat(refs), torch.cat(advs), self.beta)
+            states = inputs["states"]
+            logps = model(states=states)
+            refs = torch.tensor([r for s in states for r in s["ref_logps"]],
+                                device=logps.device)
+            advs = torch.tensor([a for s in states for a in s["advantages"]],
+                                device=logps.device)
+            loss = dapo_loss(logps, refs, advs, self.beta)
             return (loss, None) if return_outputs else loss
+
+        def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+            """Checkpoints of the wrapper: tied weights (embeddings and LM head) are stored
+            once; resuming loads non-strictly and the tie restores the other."""
+            state = state_dict if state_dict is not None else self.model.state_dict()
+            super()._save(output_dir, state_dict=drop_shared_tensors(state))
 
     return DAPOTrainer
 
@@ -88,35 +129,42 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
         return found
     directory = ctx.dir(STAGE)
     log = StageLog(directory, fp)
-    log.open()
+    log.open(all_ranks=True)
     from transformers import AutoTokenizer, TrainerCallback, set_seed
 
     set_seed(ctx.recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(ctx.reference_model)
     rows = training_rows(ctx, tokenizer)
-    model = load_lm(ctx.reference_model, ctx.recipe.dtype)
     args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr,
                               global_batch=cfg.states_per_batch, micro_batch=cfg.micro_states,
                               epochs=cfg.epochs, seed=ctx.recipe.seed,
                               weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
                               bf16=cfg.bf16, max_grad_norm=cfg.max_grad_norm)
+    model = load_lm(ctx.reference_model, ctx.recipe.dtype)  # after the arguments (ZeRO-3)
     curve_path = directory / "curve.jsonl"
-    hook = step_hook if cfg.eval_every else None
+    # The validation curve generates on the main process with the unsharded model: under a
+    # launcher it is drawn only without parameter sharding (DDP), on rank 0.
+    hook = step_hook if cfg.eval_every and launch.is_main() else None
 
     class _Curve(TrainerCallback):
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if hook is not None and state.global_step % cfg.eval_every == 0:
                 _log_point(curve_path, state.global_step, hook(state.global_step, model))
 
-    trainer = _trainer_class()(model=model, args=args, train_dataset=rows, data_collator=_collate,
-                               beta=cfg.beta, callbacks=[_Curve()])
+    trainer = _trainer_class()(model=PolicyLogps(model), args=args, train_dataset=rows,
+                               data_collator=_collate, beta=cfg.beta, callbacks=[_Curve()])
     if hook is not None and not curve_path.exists():
         _log_point(curve_path, 0, hook(0, model))
-    figures = train_and_save(trainer, model, tokenizer, directory)
+
+    def save(state: dict[str, Any], path: Any) -> None:
+        model.save_pretrained(path, state_dict=sub_state_dict(state, "lm."))
+
+    figures = train_and_save(trainer, save, tokenizer, directory)
     if hook is not None and trainer.state.global_step % cfg.eval_every:
         _log_point(curve_path, trainer.state.global_step, hook(trainer.state.global_step, model))
     return log.finish(STAGE, {"states": len(rows),
-                              "pairs": sum(len(r["actions"]) for r in rows), **figures})
+                              "pairs": sum(len(r["actions"]) for r in rows), **figures},
+                      world_size=figures["world_size"])
 
 
 def _log_point(path: Any, step: int, values: dict[str, float] | None) -> None:

@@ -19,12 +19,14 @@ from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 STAGE = "ref_logps"
 
 
-def load_lm(path: str, dtype: str = "float32") -> Any:
+def load_lm(path: str, dtype: str = "float32", *, place: bool = False) -> Any:
+    """A causal LM in the recipe's dtype (float32 on CPU). ``place`` moves it to the GPU
+    here (inference stages); for training the Trainer places it (DDP, FSDP, ZeRO-3)."""
     from transformers import AutoModelForCausalLM
 
     torch_dtype = getattr(torch, dtype) if torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
-    return model.cuda() if torch.cuda.is_available() else model
+    return model.cuda() if place and torch.cuda.is_available() else model
 
 
 def run(ctx: StageContext) -> Manifest:
@@ -41,7 +43,7 @@ def run(ctx: StageContext) -> Manifest:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(ctx.reference_model)
-    model = load_lm(ctx.reference_model, ctx.recipe.dtype).eval()
+    model = load_lm(ctx.reference_model, ctx.recipe.dtype, place=True).eval()
     with torch.no_grad(), log.appender() as out, stage_progress(
             ctx, "reference log-probs", len(items), len(items) - len(pending)) as advance:
         for item in pending:

@@ -72,7 +72,10 @@ class RunDir:
         return found
 
     def bind_recipe(self, recipe: Recipe) -> None:
-        """Record the recipe in a new run dir; refuse a run dir made by another recipe."""
+        """Record the recipe in a new run dir (main process); refuse a run dir made by
+        another recipe."""
+        from dapo_bench.pipeline import launch
+
         path = self.root / RECIPE_COPY
         data = recipe.model_dump(mode="json")
         if path.is_file():
@@ -81,7 +84,8 @@ class RunDir:
                 raise UserInputError(
                     f"{self.root} was made by recipe '{stored.get('name')}', not "
                     f"'{recipe.name}'; use another --run directory")
-        atomic_write_json(path, data)
+        if launch.is_main():
+            atomic_write_json(path, data)
 
     def recipe(self) -> Recipe:
         path = self.root / RECIPE_COPY
@@ -100,8 +104,19 @@ class StageLog:
         self.fingerprint = fingerprint
         self.path = directory / ITEMS
 
-    def open(self) -> dict[str, dict[str, Any]]:
-        """Prepare the directory and return the items already finished under this fingerprint."""
+    def open(self, all_ranks: bool = False) -> dict[str, dict[str, Any]]:
+        """Prepare the directory and return the items already finished under this fingerprint.
+        ``all_ranks``: a trainer stage, run by every launched rank; only the main process
+        prepares the directory, the others wait for it."""
+        from dapo_bench.pipeline import launch
+
+        if not all_ranks:
+            return self._open()
+        found = self._open() if launch.is_main() else {}
+        launch.wait()
+        return found
+
+    def _open(self) -> dict[str, dict[str, Any]]:
         partial = self.directory / PARTIAL
         if partial.is_file() and read_json(partial).get("fingerprint") == self.fingerprint:
             return {obj["id"]: obj for _, obj in iter_jsonl(self.path, tolerate_torn_tail=True)} \
@@ -121,6 +136,10 @@ class StageLog:
         items that finished in another order (resumed, or from several workers) are rewritten
         in it, so what later stages read does not depend on how this one ran. ``facts`` (where
         it ran, the world size) are recorded in the manifest, outside the fingerprint."""
+        from dapo_bench.pipeline import launch
+
+        if not launch.is_main():
+            return Manifest(stage, self.fingerprint, summary)
         if order is not None and self.path.is_file():
             self._reorder(order)
         stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

@@ -15,13 +15,18 @@ CHECKPOINTS = "checkpoints"
 def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: int,
                        epochs: float, seed: int, weight_decay: float, warmup_ratio: float,
                        bf16: bool, max_grad_norm: float = 1.0, save_steps: int = 500) -> Any:
-    """TrainingArguments with a global batch made of micro-batches times accumulation."""
+    """TrainingArguments with a global batch made of micro-batches times accumulation times
+    the launched ranks. Created before the model is loaded, so that under DeepSpeed ZeRO-3
+    (an accelerate config) ``from_pretrained`` loads the weights already partitioned."""
     from transformers import TrainingArguments
 
+    from dapo_bench.pipeline.launch import world_size
+
     micro = max(1, min(micro_batch, global_batch))
+    steps = max(1, math.ceil(global_batch / (micro * world_size())))
     return TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=micro,
-        gradient_accumulation_steps=max(1, math.ceil(global_batch / micro)), learning_rate=lr,
+        gradient_accumulation_steps=steps, learning_rate=lr,
         num_train_epochs=epochs, seed=seed, data_seed=seed, weight_decay=weight_decay,
         warmup_steps=warmup_ratio, bf16=bf16, max_grad_norm=max_grad_norm, logging_steps=1,
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, report_to=[],
@@ -29,25 +34,38 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
         use_cpu=not torch.cuda.is_available())
 
 
-def train_and_save(trainer: Any, model: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:
-    """Train (resuming from the stage's last checkpoint), save model and tokenizer to
-    ``directory/model`` and the log history to ``train_log.json``; return step and loss
-    figures for the stage summary.
+def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:
+    """Train (resuming from the stage's last checkpoint), then save with ``save(state_dict,
+    path)`` on the main process from the consolidated state dict (gathered from every rank
+    under ZeRO-3 or FSDP), the tokenizer beside it, and the log history to
+    ``train_log.json``; return step and loss figures for the stage summary.
 
     The Trainer's stdout printer is dropped: the summary and ``train_log.json`` keep the
     numbers, and progress bars stay readable.
     """
     from transformers.trainer_callback import PrinterCallback
     from transformers.trainer_utils import get_last_checkpoint
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     trainer.remove_callback(PrinterCallback)
     checkpoints = directory / CHECKPOINTS
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     trainer.train(resume_from_checkpoint=resume)
-    model.save_pretrained(directory / "model")
-    tokenizer.save_pretrained(directory / "model")
+    wrapped = trainer.model_wrapped if trainer.model_wrapped is not None else trainer.model
+    state = trainer.accelerator.get_state_dict(wrapped)  # collective: every rank calls it
     history = trainer.state.log_history
-    (directory / "train_log.json").write_text(json.dumps(history, indent=1))
+    if trainer.is_world_process_zero():
+        save(state, directory / "model")
+        tokenizer.save_pretrained(directory / "model")
+        (directory / "train_log.json").write_text(json.dumps(history, indent=1))
+    trainer.accelerator.wait_for_everyone()
     losses = [h["loss"] for h in history if "loss" in h]
     return {"steps": trainer.state.global_step, "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None}
+            "last_loss": losses[-1] if losses else None,
+            "world_size": trainer.args.world_size}
+
+
+def sub_state_dict(state: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries of a wrapper's state dict under ``prefix`` (``"lm."``), prefix removed."""
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}

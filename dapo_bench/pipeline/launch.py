@@ -24,9 +24,12 @@ def is_main() -> bool:
 
 @lru_cache(maxsize=1)
 def _state() -> Any:
+    """accelerate's process state; on a machine without CUDA it must be told so (``cpu``) to
+    join the launched ranks over gloo, as the Trainer's ``use_cpu`` also does."""
+    import torch
     from accelerate import PartialState
 
-    return PartialState()
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def wait() -> None:

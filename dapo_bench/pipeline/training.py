@@ -22,8 +22,9 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
 
     from dapo_bench.pipeline.launch import world_size
 
-    micro = max(1, min(micro_batch, global_batch))
-    steps = max(1, math.ceil(global_batch / (micro * world_size())))
+    ranks = world_size()
+    micro = max(1, min(micro_batch, global_batch // ranks or 1))
+    steps = max(1, math.ceil(global_batch / (micro * ranks)))
     return TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=micro,
         gradient_accumulation_steps=steps, learning_rate=lr,

@@ -10,8 +10,9 @@ the pool, the samples do not depend on how many workers there are or which one r
 - :class:`RayPool` starts ``workers`` Ray actors, each owning one engine (the pattern OpenRLHF
   and verl use; never one vLLM process with ``data_parallel_size > 1``) with
   ``gpus_per_worker`` GPUs for its tensor-parallel group, and yields results as they finish.
-  Ray restarts a dead actor and retries its task (bounded by ``max_retries``); a job that still
-  fails goes to another actor, and past that the error names the job's first item.
+  Ray restarts a dead actor and retries its task (bounded by ``max_retries``); a job whose
+  worker still dies goes to another actor, and a job that two workers died on (or the last
+  worker) is an error that names the job's first item.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from dapo_bench.errors import UserInputError
 from dapo_bench.generation.base import Completion, Prompt, SamplingParams
 
 ACTOR_PREFIX = "dapo-bench-worker"
+#: A job on which this many workers died (each after Ray's own restarts and retries) is not
+#: handed to another: it is the job, not the worker.
+POISON_KILLS = 2
 
 
 @dataclass
@@ -194,7 +198,7 @@ class RayPool:
                 self._dead.add(index)
                 attempts[job.key] = attempts.get(job.key, 0) + 1
                 alive = self.workers - len(self._dead)
-                if attempts[job.key] > self.max_retries or not alive:
+                if attempts[job.key] >= POISON_KILLS or not alive:
                     raise RuntimeError(
                         f"generation worker {index} died on the job starting at item "
                         f"{job.key!r} ({attempts[job.key]} attempt(s), {alive} worker(s) "

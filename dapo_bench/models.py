@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dapo_bench.errors import UserInputError
+from dapo_bench.registry import Registry
 
 BUILTIN_PREFIX = "builtin:"
 QWEN_STOP = ("<|im_end|>", "<|endoftext|>")
@@ -42,43 +43,30 @@ class ModelSpec:
         return get_template(self.template).uses_chat_template
 
 
-CATALOGUE: dict[str, ModelSpec] = {}
+CATALOGUE: Registry[ModelSpec] = Registry("model")
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
-    if spec.alias in CATALOGUE:
-        raise ValueError(f"model alias {spec.alias!r} registered twice")
-    CATALOGUE[spec.alias] = spec
-    return spec
-
-
-def _ensure_loaded() -> None:
-    from dapo_bench.plugins import load_plugins
-
-    load_plugins()
+    return CATALOGUE.register(spec.alias, spec)
 
 
 def get_model(alias: str) -> ModelSpec:
-    _ensure_loaded()
-    if alias not in CATALOGUE:
-        raise UserInputError(f"unknown model {alias!r}; known: {', '.join(model_aliases())}")
-    return CATALOGUE[alias]
+    return CATALOGUE.get(alias)
 
 
 def model_aliases() -> list[str]:
-    _ensure_loaded()
-    return list(CATALOGUE)
+    return CATALOGUE.names()
 
 
 def resolve_model(name: str) -> str:
     """Turn ``builtin:NAME`` into the checkpoint path its plug-in provides; others pass."""
     if not name.startswith(BUILTIN_PREFIX):
         return name
-    _ensure_loaded()
     alias = name[len(BUILTIN_PREFIX):]
-    spec = CATALOGUE.get(alias)
+    builtin = {s.alias: s for s in CATALOGUE.values() if s.resolve is not None}
+    spec = builtin.get(alias)
     if spec is None or spec.resolve is None:
-        known = [f"{BUILTIN_PREFIX}{a}" for a, s in CATALOGUE.items() if s.resolve is not None]
+        known = [f"{BUILTIN_PREFIX}{a}" for a in builtin]
         raise UserInputError(f"unknown builtin model {name!r}; known: {', '.join(known)}")
     return spec.resolve()
 

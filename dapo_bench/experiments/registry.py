@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dapo_bench.errors import UserInputError
+from dapo_bench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,6 @@ class Experiment:
     validation: Callable[[Any, Path | None], Any] | None = None
 
 
-EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def register_experiment(experiment: Experiment) -> Experiment:
-    if experiment.name in EXPERIMENTS:
-        raise ValueError(f"experiment {experiment.name!r} registered twice")
-    EXPERIMENTS[experiment.name] = experiment
-    return experiment
-
-
 def _ensure_loaded() -> None:
     from dapo_bench.experiments import paper  # noqa: F401 - registers table1..table3
     from dapo_bench.plugins import load_plugins
@@ -70,14 +60,16 @@ def _ensure_loaded() -> None:
     load_plugins()
 
 
+EXPERIMENTS: Registry[Experiment] = Registry("reproduction target", _ensure_loaded)
+
+
+def register_experiment(experiment: Experiment) -> Experiment:
+    return EXPERIMENTS.register(experiment.name, experiment)
+
+
 def get_experiment(name: str) -> Experiment:
-    _ensure_loaded()
-    if name not in EXPERIMENTS:
-        raise UserInputError(f"unknown reproduction target {name!r}; choose from "
-                             f"{', '.join(experiment_names())}")
-    return EXPERIMENTS[name]
+    return EXPERIMENTS.get(name)
 
 
 def experiment_names() -> list[str]:
-    _ensure_loaded()
-    return list(EXPERIMENTS)
+    return EXPERIMENTS.names()

@@ -37,7 +37,7 @@ EVALPLUS = Tool("evalplus", "evalplus", "evalplus==0.3.1", own_env=True)
 
 
 def cache_root() -> Path:
-    from dapo_bench.toy.base import cache_dir
+    from dapo_bench.cache import cache_dir
 
     return cache_dir() / "interop"
 

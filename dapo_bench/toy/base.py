@@ -7,19 +7,14 @@ it builds it once into the user's cache directory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from dapo_bench.cache import cache_dir
 
 TOY_BASE = "toy-base"
 SHIPPED = Path(__file__).resolve().parent / "base_model"
 SFT_SETTINGS = {"seed": 0, "n_examples": 32000, "epochs": 3, "batch_size": 64, "lr": 3e-3,
                 "shortcut_share": 0.6, "slip_share": 0.15}
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("DAPO_BENCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")), "dapo-bench")
-    return Path(root)
 
 
 def toy_base_path(build: bool = True) -> Path:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dapo_bench.cache import cache_dir
 from dapo_bench.data.registry import Problem
 from dapo_bench.grading.code.verdict import Suite, pack_expected
 from dapo_bench.jsonio import atomic_write_text, read_json
@@ -29,14 +29,12 @@ from dapo_bench.sandbox.pool import RawOutcome
 from dapo_bench.sandbox.runner import wire
 from dapo_bench.sandbox.runner.policy import Policy
 
-CACHE_ENV = "DAPO_BENCH_CACHE"
 CACHE_VERSION = 4
 RunJobs = Callable[[Sequence[tuple[dict[str, Any], float]], str], list[RawOutcome]]
 
 
-def cache_dir() -> Path:
-    root = os.environ.get(CACHE_ENV) or os.path.join(Path.home(), ".cache", "dapo-bench")
-    return Path(root) / "code-references"
+def references_dir() -> Path:
+    return cache_dir() / "code-references"
 
 
 @dataclass
@@ -154,7 +152,7 @@ def _encode_args(args: Any) -> Any:
 
 
 def _load_cached(key: str) -> Reference | None:
-    path = cache_dir() / f"{key}.json"
+    path = references_dir() / f"{key}.json"
     if not path.is_file():
         return None
     try:
@@ -168,7 +166,7 @@ def _load_cached(key: str) -> Reference | None:
 
 def _store(key: str, ref: Reference) -> None:
     with contextlib.suppress(OSError):  # a read-only cache only costs time
-        atomic_write_text(cache_dir() / f"{key}.json", json.dumps({
+        atomic_write_text(references_dir() / f"{key}.json", json.dumps({
             "inputs": ref.inputs, "expected": ref.expected, "seconds": ref.seconds,
             "groups": ref.groups, "warnings": ref.warnings, "error": ref.error},
             separators=(",", ":")))

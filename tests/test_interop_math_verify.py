@@ -43,15 +43,15 @@ def test_grade_cross_grade_writes_both_verdicts_and_disagreements(tmp_path: Path
         assert set(row["math_verify"]) == {"correct", "extracted", "verdict"}
     disagreements = _jsonl(tmp_path / "verdicts.disagreements.math-verify.jsonl")
     differ = [r for r in rows if r["correct"] != r["math_verify"]["correct"]]
-    assert len(disagreements) == len(differ) >= 2
-    assert "agrees on 10/12" in result.output
+    assert len(disagreements) == len(differ) >= 1
+    assert "agrees on 11/12" in result.output
     by_answer = {d["dapo_bench"]["extracted"]: d for d in disagreements}
-    # Documented differences: a decimal within 1e-4 (ours equal, Math-Verify rounds), and a
-    # repeated list item (ours a multiset, Math-Verify a set).
-    assert by_answer["0.50001"]["dapo_bench"]["correct"] is True
-    assert by_answer["0.50001"]["math-verify"] == {"correct": False, "extracted": "0.50001",
-                                                   "verdict": "wrong"}
+    # The documented difference: a repeated list item (ours a multiset, Math-Verify a set).
+    # (A decimal within 1e-4 of an exact gold, 0.50001 for 1/2, is wrong for both graders
+    # under the strict numeric policy.)
     assert by_answer["-1, 0, 1, 1"]["math-verify"]["correct"] is True
+    assert by_answer["-1, 0, 1, 1"]["dapo_bench"]["correct"] is False
+    assert "0.50001" not in by_answer
     for d in disagreements:
         assert d["response"] and d["gold"] and d["dapo_bench"]["rule"] and "line" in d
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from dapo_bench.cache import CACHE_ENV
 from dapo_bench.data.code_benchmarks import _extra
 from dapo_bench.data.registry import Problem
-from dapo_bench.cache import CACHE_ENV
 from dapo_bench.sandbox.pool import Jail
 from dapo_bench.sandbox.runner.policy import Limits, MiB, Policy, TimePolicy
 from dapo_bench.sandbox.stacks import UID_RANGE, SandboxUnavailable

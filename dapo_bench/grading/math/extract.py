@@ -96,28 +96,8 @@ def last_boxed(text: str) -> str | None:
     Boxes nested inside a box belong to it; an unclosed box (a truncated generation) is not an
     answer, so the last complete one before it counts. ``\\boxed 5`` (no braces) takes the token.
     """
-    found: str | None = None
-    pos = 0
-    while True:
-        m = _BOX_RE.search(text, pos)
-        if m is None:
-            return found
-        i = m.end()
-        while i < len(text) and text[i] == " ":
-            i += 1
-        if i < len(text) and text[i] == "{":
-            end = _match_braces(text, i)
-            if end is None:
-                return found  # unclosed: everything after it is inside it
-            content = text[i + 1:end]
-            if content.strip():
-                found = content
-            pos = end + 1
-        else:
-            token = re.match(r"[^\s$]+", text[i:i + 256])
-            if token and (i > m.end() or token.group()[0].isdigit()):
-                found = token.group()
-            pos = i
+    found = boxes(text)
+    return found[-1][2] if found else None
 
 
 def _leading_math(rest: str) -> str | None:

@@ -215,9 +215,10 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
         for plan in plans:
             pending = [] if settings.regrade else plan.pending()
             reused = (len(plan.problems) - len(pending)) * plan.params.n
-            if not pending and settings.skip_finished and _finished(store, name, plan):
-                result = store.read(name, plan.stored_as)
-                outcomes.append(BenchmarkOutcome(plan.benchmark, result, 0, reused, 0.0, 0.0))
+            finished = _finished(store, name, plan) if not pending and \
+                settings.skip_finished else None
+            if finished is not None:
+                outcomes.append(BenchmarkOutcome(plan.benchmark, finished, 0, reused, 0.0, 0.0))
                 continue
             generated, gen_s = 0, 0.0
             if pending:
@@ -335,14 +336,13 @@ def _plan(benchmark: str, ckpt: Any, tokenizer: Any, model_dir: Path,
     return plan
 
 
-def _finished(store: ResultsStore, name: str, plan: _Plan) -> bool:
-    """Whether the stored result was graded from exactly these generations."""
+def _finished(store: ResultsStore, name: str, plan: _Plan) -> BenchmarkResult | None:
+    """The stored result when it was graded from exactly these generations."""
     if not store.exists(name, plan.stored_as):
-        return False
+        return None
     result = store.read(name, plan.stored_as)
-    expected = len(plan.problems) * plan.params.n
-    return getattr(result.provenance, "generation_key", None) == plan.key and \
-        result.n == expected
+    same = getattr(result.provenance, "generation_key", None) == plan.key
+    return result if same and result.n == len(plan.problems) * plan.params.n else None
 
 
 def _check_meta(plan: _Plan) -> None:

@@ -28,8 +28,8 @@ class StageContext:
     # Name of an advantage variant ("" for the recipe's own): the stages from advantages on
     # write to "<stage>-<variant>" and share everything upstream with the main line.
     variant: str = ""
-    _generator: Any = field(default=None, repr=False)
-    _generator_model: str | None = field(default=None, repr=False)
+    _pool: Any = field(default=None, repr=False)
+    _pool_model: str | None = field(default=None, repr=False)
     _problems: list[Problem] | None = field(default=None, repr=False)
 
     @property
@@ -77,7 +77,7 @@ class StageContext:
     def pool(self) -> Any:
         """The iteration's generation pool (local, or Ray actors per ``distributed``)."""
         model = self.reference_model
-        if self._generator is None or self._generator_model != model:
+        if self._pool is None or self._pool_model != model:
             self.close()
             from dapo_bench.generation.workers import WorkerSpec, open_pool
 
@@ -86,11 +86,11 @@ class StageContext:
                               generator_kwargs={
                                   "tensor_parallel_size": self.recipe.tensor_parallel_size,
                                   "batch_size": self.recipe.hf_batch_size})
-            self._generator = open_pool(spec, self.recipe.distributed)
-            self._generator_model = model
-        return self._generator
+            self._pool = open_pool(spec, self.recipe.distributed)
+            self._pool_model = model
+        return self._pool
 
     def close(self) -> None:
-        if self._generator is not None:
-            self._generator.close()
-            self._generator, self._generator_model = None, None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool, self._pool_model = None, None

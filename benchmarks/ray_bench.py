@@ -19,6 +19,7 @@ from pathlib import Path
 
 def run(root: Path, problems: int, backend: str, distributed: dict) -> tuple[float, list]:
     from dapo_bench.config import Recipe
+    from dapo_bench.generation import engines
     from dapo_bench.pipeline.chain import run_stage
     from dapo_bench.pipeline.context import StageContext
     from dapo_bench.pipeline.runner import RunDir, read_items
@@ -37,6 +38,7 @@ def run(root: Path, problems: int, backend: str, distributed: dict) -> tuple[flo
         run_stage(ctx, "rollouts")
     finally:
         ctx.close()
+        engines.close_kept()  # each run starts and closes its own engines
     return time.perf_counter() - start, read_items(run_dir.stage_dir(1, "rollouts"))
 
 

@@ -41,6 +41,21 @@ def main() -> None:
     for label, seconds in summary["seconds"].items():
         if label.startswith("eval"):
             print(f"{label:<40}{seconds:>10.1f}")
+    if "engines" in summary:
+        e = summary["engines"]
+        print(f"generation engines: {e['started']} started, {e['reloaded']} loaded new "
+              f"weights in place, {e['reused']} reused as they were")
+    stored = Path(__file__).resolve().parents[1] / "results" / ("toy-smoke" if args.smoke
+                                                                 else "toy")
+    same = total = 0
+    for old in sorted(stored.glob("*/*.samples.jsonl")):
+        new = run / "results" / old.parent.name / old.name
+        before = [json.loads(line)["output"] for line in old.read_text().splitlines()]
+        after = [json.loads(line)["output"] for line in new.read_text().splitlines()] \
+            if new.is_file() else []
+        total += len(before)
+        same += sum(a == b for a, b in zip(before, after, strict=False))
+    print(f"samples identical to {stored.name} (stored): {same:,} of {total:,}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dapo_bench.errors import DataError, UserInputError, validated
 from dapo_bench.models import BUILTIN_PREFIX
@@ -78,6 +78,9 @@ class PolicyConfig(_Section):
     max_grad_norm: float = 1.0
     bf16: bool = False
     eval_every: int | None = None  # steps between validation evaluations (None: never)
+    # No state passed the advantage gap filter: stop with an error, or keep the reference
+    # policy as this iteration's (a chance outcome at smoke sizes). Not in the fingerprint.
+    if_empty: Literal["error", "keep_reference"] = "error"
 
 
 class EvalConfig(_Section):
@@ -179,6 +182,32 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise UserInputError(f"--set {key}: the value is not valid YAML ({exc})") from None
     return parsed
+
+
+def distributed_options(workers: int | None, address: str | None,
+                        overrides: Iterable[str]) -> DistributedConfig | None:
+    """A ``distributed`` section from command-line options (``eval``): ``--workers`` and
+    ``--ray-address`` imply Ray; ``--set distributed.KEY=VALUE`` sets the rest. None when
+    nothing asks for workers."""
+    data: dict[str, Any] = {}
+    for key, value in parse_overrides(overrides).items():
+        head, _, field = key.partition(".")
+        if head != "distributed" or not field or "." in field:
+            raise UserInputError(f"--set {key}: here only distributed.KEY=VALUE can be set")
+        data[field] = value
+    if workers is not None:
+        data["workers"] = workers
+    if address is not None:
+        data["address"] = address
+    if not data:
+        return None
+    data.setdefault("engine", "ray")
+    try:
+        return DistributedConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise UserInputError(f"--set distributed.{field}: {err['msg']}") from None
 
 
 def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:

@@ -81,6 +81,8 @@ class EvalSettings:
     overwrite: bool = False
     skip_missing_data: bool = False  # suites: skip members the data dir lacks, say so
     workers: int | None = None  # grading workers
+    # Generation on Ray workers (a recipe's ``distributed`` section); None: one local engine.
+    distributed: Any = None
     progress: bool = True
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     # Stored as "<benchmark><result_suffix>" (e.g. "-t1k4" for sampled accuracy beside the
@@ -423,6 +425,14 @@ def _load_generator(path: str, settings: EvalSettings, plans: list[_Plan],
     if backend == "vllm" and kwargs.get("max_model_len") is None:
         kwargs["max_model_len"] = _needed_model_len(path, plans, settings.max_new_tokens)
     say(f"backend: {backend} ({reason})")
+    distributed = settings.distributed
+    if distributed is not None and distributed.engine == "ray":
+        from dapo_bench.generation.workers import PoolGenerator, WorkerSpec, open_pool
+
+        spec = WorkerSpec(model=path, backend=backend, dtype=settings.dtype, seed=settings.seed,
+                          generator_kwargs=kwargs)
+        say(f"generation: {distributed.workers} Ray worker(s), one engine each")
+        return PoolGenerator(open_pool(spec, distributed)), reason
     gen = make_generator(path, backend=backend, dtype=settings.dtype, seed=settings.seed,
                          **kwargs)
     return gen, reason

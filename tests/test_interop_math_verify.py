@@ -71,7 +71,7 @@ def test_eval_cross_grade_on_toy(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [
         "eval", str(toy_base_path()), "--benchmarks", "toy_arith", "--limit", "20",
         "--backend", "hf", "--max-new-tokens", "96", "--out", str(tmp_path), "--name", "toy",
-        "--no-progress", "--cross-grade", "math-verify", "--workers", "2"])
+        "--no-progress", "--cross-grade", "math-verify", "--grade-workers", "2"])
     assert result.exit_code == 0, result.output
     assert "toy_arith: math-verify agrees on" in result.output
     samples = _jsonl(tmp_path / "toy" / "toy_arith.samples.jsonl")

@@ -131,3 +131,23 @@ def test_empty_training_set_is_a_clear_error(tmp_path: Path) -> None:
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert result.returncode == 2
     assert "empty training set" in result.stderr and "gap_threshold" in result.stderr
+
+
+def test_an_empty_training_set_can_keep_the_reference_policy(tmp_path: Path) -> None:
+    """policy.if_empty=keep_reference: the run finishes, says so, and the iteration's policy is
+    the reference's weights, unchanged."""
+    from safetensors.torch import load_file
+
+    recipe = _recipe(tmp_path, advantages={"source": "mc", "gap_threshold": 5.0},
+                     policy={**RECIPE["policy"], "if_empty": "keep_reference"})
+    run = tmp_path / "run"
+    result = subprocess.run(_train_cmd(recipe, run), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    said = " ".join(result.stderr.split())  # rich wraps long lines
+    assert "iteration 1 keeps the reference policy" in said, said
+    manifest = yaml.safe_load((run / "iter1" / "policy" / "manifest.json").read_text())
+    assert manifest["summary"]["trained"] is False and manifest["summary"]["steps"] == 0
+    kept = load_file(str(run / "iter1" / "policy" / "model" / "model.safetensors"))
+    reference = load_file(str(toy_base_path() / "model.safetensors"))
+    assert kept.keys() <= reference.keys()
+    assert all((kept[k] == reference[k]).all() for k in kept)

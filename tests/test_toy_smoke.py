@@ -45,3 +45,28 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
         agree += sum(old[k] == new[k] for k in old)
         total += len(old)
     assert total > 0 and agree / total >= 0.97, (agree, total)
+
+
+def test_the_plan_disk_estimate_matches_what_a_run_writes(tmp_path: Path) -> None:
+    """The plan's bytes per stage, with the lengths measured on the run (--calibrate), against
+    the bytes the stages left on disk; a finished trainer stage keeps only its model."""
+    from dapo_bench.config import load_recipe
+    from dapo_bench.experiments.plan import make_plan, measured_assumptions
+    from dapo_bench.pipeline.chain import run_all
+
+    recipe = load_recipe(REPO / "recipes" / "toy-smoke.yaml")
+    run = run_all(recipe, tmp_path / "run", progress=False)
+    plan = make_plan("toy", None, recipe, data_dir=None, eval_limit=None, variants=[],
+                     assumptions=measured_assumptions(run.root, recipe))
+    compared = 0
+    for row in plan["stages"]:
+        if not row.get("disk_bytes_expected"):
+            continue
+        stage = run.stage_dir(row["iteration"], row["stage"])
+        assert not (stage / "checkpoints").exists(), stage
+        written = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file())
+        # iteration 1 is the measured one; iteration 2 samples from the trained policy
+        tolerance = 0.10 if row["iteration"] == 1 else 0.25
+        assert abs(row["disk_bytes_expected"] / written - 1) <= tolerance, (row, written)
+        compared += 1
+    assert compared == 10  # rollouts, states, mc, critic, policy of both iterations

@@ -100,6 +100,15 @@ def _split(value: str | None) -> list[str]:
 @click.option("--overwrite", is_flag=True,
               help="Discard stored generations made with other settings.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Generation workers on Ray, one engine each (data-parallel evaluation; "
+                   "default: one local engine).")
+@click.option("--ray-address", default=None,
+              help="Ray cluster to run the workers on: auto, ray://HOST:10001 (default: a "
+                   "local cluster).")
+@click.option("--set", "overrides", multiple=True, metavar="distributed.KEY=VALUE",
+              help="Other distributed settings, as in a recipe (e.g. "
+                   "distributed.gpus_per_worker=1). Repeatable.")
+@click.option("--grade-workers", type=click.IntRange(min=1), default=None,
               help="Grading worker processes (default: CPU cores).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="HF backend: sequences per generate() call (default 32).")
@@ -122,6 +131,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
             backend: str, template: str | None, max_new_tokens: int, n_samples: int,
             temperature: float, top_p: float, seed: int, dtype: str, data_dir: Path | None,
             out: Path, name: str | None, regrade: bool, overwrite: bool, workers: int | None,
+            ray_address: str | None, overrides: tuple[str, ...], grade_workers: int | None,
             batch_size: int | None, tensor_parallel_size: int, kv_cache_gb: float | None,
             max_model_len: int | None, progress: bool | None, math_policy: str | None,
             cross_grade: str | None) -> None:
@@ -131,6 +141,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
     OUT/NAME/.generations/ as they are made, so the same command run again after a crash or
     Ctrl-C generates only what is missing.
     """
+    from dapo_bench.config import distributed_options
     from dapo_bench.evaluate import EvalSettings, run_eval, suite_benchmarks
 
     if suite is not None and benchmarks:
@@ -151,7 +162,8 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
         model=ckpt, out=out, benchmarks=names, name=name, backend=backend, template=template,
         max_new_tokens=max_new_tokens, n=n_samples, temperature=temperature, top_p=top_p,
         seed=seed, dtype=dtype, limit=limit, data_dir=data_dir, regrade=regrade,
-        overwrite=overwrite, workers=workers, progress=show, generator_kwargs=gen_kwargs,
+        overwrite=overwrite, workers=grade_workers, progress=show, generator_kwargs=gen_kwargs,
+        distributed=distributed_options(workers, ray_address, overrides),
         skip_missing_data=not benchmarks, cross_grade=cross_grade)
 
     def say(line: str) -> None:

@@ -41,6 +41,10 @@ import click
                    "H100, scaled by model size).")
 @click.option("--train-tokens-per-second", type=click.FloatRange(min=0, min_open=True),
               default=None, help="--plan: trained tokens/s per GPU (default 3,000 for 7B).")
+@click.option("--calibrate", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="--plan: take the solution lengths, steps per solution and token sizes "
+                   "from this finished run directory (e.g. a --smoke run of the same model) "
+                   "instead of the stated assumptions.")
 @click.option("--backend", type=click.Choice(["auto", "vllm", "hf"]), default=None,
               help="Generation backend (same as --set backend=...).")
 @click.option("--verbose", is_flag=True, help="Show vLLM's own log on the terminal too (it "
@@ -50,7 +54,8 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
             overrides: tuple[str, ...], recipe_file: Path | None, run_root: Path | None,
             results_dir: Path | None, data_dir: Path | None, eval_limit: int | None,
             paper: bool, gpus: int, tokens_per_second: float | None,
-            train_tokens_per_second: float | None, backend: str | None, verbose: bool,
+            train_tokens_per_second: float | None, calibrate: Path | None,
+            backend: str | None, verbose: bool,
             no_progress: bool) -> None:
     """Reproduce TARGET (table1, table2, table3, toy) for one model or all of them: train
     every DAPO iteration, evaluate the base and each iteration, render the table and a report
@@ -98,13 +103,19 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
         recipe = load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
         run_dir = run_root / a
         if plan_only:
-            from dapo_bench.experiments.plan import make_plan, render_plan
+            from dapo_bench.experiments.plan import (
+                make_plan,
+                measured_assumptions,
+                render_plan,
+            )
 
+            measured = measured_assumptions(calibrate, recipe) if calibrate else None
             plan = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
                              variants=list(experiment.variants),
                              eval_modes=len(experiment.eval_modes), gpus=gpus,
                              tokens_per_second=tokens_per_second,
-                             train_tokens_per_second=train_tokens_per_second)
+                             train_tokens_per_second=train_tokens_per_second,
+                             assumptions=measured)
             atomic_write_json(run_dir / "plan.json", plan)
             click.echo(render_plan(plan), nl=False)
             out.print(f"written: {run_dir / 'plan.json'}", highlight=False)

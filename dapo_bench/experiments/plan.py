@@ -10,6 +10,7 @@ GPU-hours follow from a stated throughput.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ ASSUMPTIONS = {
     "mean_length_fraction": 0.3,  # mean generated length / max_new_tokens
     "continuation_fraction": 0.5,  # a Monte-Carlo continuation completes half a solution
     "chars_per_token": 4.0,
-    "bytes_per_token_id": 6.0,  # a token id written in a JSON list
+    "bytes_per_token_id": 8.0,  # a token id written in a JSON list (6 digits and ", ")
     "prompt_tokens": 200,
+    # JSON keys and punctuation of the item logs (measured on the smoke runs' logs)
+    "record_overhead_bytes": 130,  # a rollout problem, a state
+    "sample_overhead_bytes": 50,  # a rollout sample, a Monte-Carlo continuation's action
     # H100, bf16, a 7B model; scaled by 7 / parameters (billions) for other sizes.
     "h100_7b_generation_tokens_per_s": 8000.0,  # vLLM offline, large batches, per GPU
     "h100_7b_training_tokens_per_s": 3000.0,  # full fine-tuning, ZeRO-3, per GPU
@@ -63,13 +67,53 @@ def _int(value: float | None) -> int | None:
     return None if value is None else math.ceil(value)
 
 
+def checkpoint_bytes(recipe: Recipe, spec: Any) -> float | None:
+    """What a trained critic or policy occupies once its stage has finished (the resume
+    checkpoints are removed then): the base checkpoint's weight files when they are here,
+    else the catalogue's parameter count in bf16."""
+    from dapo_bench.models import resolve_model
+
+    try:
+        local = Path(resolve_model(recipe.require_base_model()))
+    except Exception:
+        local = None
+    if local is not None and local.is_dir():
+        files = [*local.glob("*.safetensors"), *local.glob("*.bin")]
+        if files:
+            return float(sum(f.stat().st_size for f in files))
+    return spec.params_b * 1e9 * 2 if spec is not None else None
+
+
+def measured_assumptions(run: Path, recipe: Recipe) -> dict[str, float]:
+    """The length assumptions as measured on a finished run's first iteration (a ``--smoke``
+    run of the same model gives its real solution lengths, steps and tokenizer)."""
+    from dapo_bench.pipeline.runner import read_items
+
+    rollouts = read_items(run / "iter1" / "rollouts")
+    samples = [s for item in rollouts for s in item["samples"]]
+    states = read_items(run / "iter1" / "states")
+    if not samples or not states:
+        raise UserInputError(f"{run}: no finished rollouts and states to measure")
+    tokens = sum(len(s["token_ids"]) for s in samples)
+    ids = [i for s in samples for i in s["token_ids"]]
+    selected = sum(len(item["selected"]) for item in rollouts)
+    return {**ASSUMPTIONS,
+            "steps_per_solution": len(states) / selected,
+            "mean_length_fraction": tokens / len(samples) / recipe.rollout.max_new_tokens,
+            # as logged: JSON escapes ("\\n" is two characters)
+            "chars_per_token": sum(len(json.dumps(s["text"])) - 2 for s in samples) / tokens,
+            "bytes_per_token_id": sum(len(str(i)) + 2 for i in ids) / len(ids),
+            "prompt_tokens": sum(len(item["prompt_ids"]) for item in rollouts) / len(rollouts)}
+
+
 def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path | None,
               eval_limit: int | None, variants: list[str], eval_modes: int = 1,
               gpus: int = 8, tokens_per_second: float | None = None,
-              train_tokens_per_second: float | None = None) -> dict[str, Any]:
+              train_tokens_per_second: float | None = None,
+              assumptions: dict[str, float] | None = None) -> dict[str, Any]:
     from dapo_bench.models import get_model
 
-    a = ASSUMPTIONS
+    a = assumptions or ASSUMPTIONS
     spec = get_model(recipe.model) if recipe.model else None
     scale = 7.0 / spec.params_b if spec else 1.0
     gen_tps = tokens_per_second or a["h100_7b_generation_tokens_per_s"] * scale
@@ -95,6 +139,13 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
 
     solution_tokens = r.max_new_tokens * a["mean_length_fraction"]
     state_tokens = a["prompt_tokens"] + solution_tokens / 2  # the mean prefix of a state
+    text_and_ids = a["chars_per_token"] + a["bytes_per_token_id"]  # a token, logged twice
+    problem_bytes = a["record_overhead_bytes"] + a["prompt_tokens"] * text_and_ids
+    sample_bytes = a["sample_overhead_bytes"] + solution_tokens * text_and_ids
+    state_bytes = a["record_overhead_bytes"] + state_tokens * text_and_ids
+    action_bytes = a["sample_overhead_bytes"] + solution_tokens / a["steps_per_solution"] * \
+        a["chars_per_token"]
+    model_bytes = checkpoint_bytes(recipe, spec)
     for it in range(1, recipe.iterations + 1):
         generations = _mul(problems, r.n_samples)
         selected = _mul(problems, min(r.n_select, r.n_samples))
@@ -104,12 +155,10 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
             max_new_tokens=r.max_new_tokens,
             generated_tokens_upper=_mul(generations, r.max_new_tokens),
             generated_tokens_expected=_mul(generations, solution_tokens),
-            disk_bytes_expected=_mul(generations, solution_tokens,
-                                     a["chars_per_token"] + a["bytes_per_token_id"]))
+            disk_bytes_expected=None if problems is None else
+            problems * problem_bytes + generations * sample_bytes)
         add(iteration=it, stage="states", items=_int(selected), items_exact=exact,
-            states_estimate=_int(states),
-            disk_bytes_expected=_mul(states, state_tokens,
-                                     a["chars_per_token"] + a["bytes_per_token_id"]))
+            states_estimate=_int(states), disk_bytes_expected=_mul(states, state_bytes))
         completions = _mul(states, mc.n_completions)
         cont_tokens = mc.max_new_tokens * a["mean_length_fraction"] * a["continuation_fraction"]
         add(iteration=it, stage="mc", items=_int(states), items_exact=False,
@@ -117,14 +166,12 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
             max_new_tokens=mc.max_new_tokens,
             generated_tokens_upper=_mul(completions, mc.max_new_tokens),
             generated_tokens_expected=_mul(completions, cont_tokens),
-            disk_bytes_expected=_mul(states, state_tokens * (a["chars_per_token"] + a[
-                "bytes_per_token_id"]) + mc.n_completions * solution_tokens /
-                a["steps_per_solution"] * a["chars_per_token"]))
+            disk_bytes_expected=_mul(states, state_bytes + mc.n_completions * action_bytes))
         critic_tokens = _mul(states, state_tokens, recipe.critic.epochs)
         add(iteration=it, stage="critic", items=_int(states), items_exact=False,
             optimizer_steps=_int(_mul(states, recipe.critic.epochs,
                                       1 / recipe.critic.batch_size)),
-            trained_tokens_expected=critic_tokens)
+            trained_tokens_expected=critic_tokens, disk_bytes_expected=model_bytes)
         pairs_upper = _mul(states, mc.n_completions)
         add(iteration=it, stage="advantages", items=_int(states), items_exact=False,
             pairs_upper=_int(pairs_upper))
@@ -134,7 +181,8 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
                 items_exact=False, pairs_upper=_int(pairs_upper))
             add(iteration=it, stage=f"policy{suffix}", items="after adv.",
                 items_exact=False, pairs_upper=_int(pairs_upper),
-                trained_tokens_expected=_mul(states, state_tokens, recipe.policy.epochs))
+                trained_tokens_expected=_mul(states, state_tokens, recipe.policy.epochs),
+                disk_bytes_expected=model_bytes)
 
     template = recipe.eval.template or recipe.template
     evals = []
@@ -163,11 +211,15 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
         "stages": stages, "eval": evals, "models_evaluated": models_evaluated,
         "totals": {**{k: _int(v) for k, v in totals.items()},
                    "eval_generated_tokens_upper": _int(eval_tokens_upper),
+                   # while a trainer stage runs: its resume checkpoint (bf16 weights, fp32
+                   # master weights and Adam's two moments: 7 times the model), removed when
+                   # the stage finishes
+                   "training_checkpoint_bytes_peak": _int(_mul(model_bytes, 7)),
                    "incomplete": unknown},
         "throughput": {"gpus": gpus, "generation_tokens_per_s_per_gpu": gen_tps,
                        "training_tokens_per_s_per_gpu": train_tps},
         "gpu_hours": round(gpu_hours, 1), "wall_hours": round(gpu_hours / gpus, 1),
-        "assumptions": ASSUMPTIONS,
+        "assumptions": a,
     }
 
 
@@ -224,7 +276,9 @@ def render_plan(plan: dict[str, Any]) -> str:
             f"generated tokens: upper bound {tokens(t['generated_tokens_upper'])}, expected "
             f"~{tokens(t['generated_tokens_expected'])}; trained tokens "
             f"~{tokens(t['trained_tokens_expected'])}; artifacts ~"
-            f"{_bytes(t['disk_bytes_expected'])}", highlight=False)
+            f"{_bytes(t['disk_bytes_expected'])}, plus ~"
+            f"{_bytes(t['training_checkpoint_bytes_peak'])} while a trainer stage keeps its "
+            "resume checkpoint", highlight=False)
         console.print(
             f"at {tp['generation_tokens_per_s_per_gpu']:,.0f} generated and "
             f"{tp['training_tokens_per_s_per_gpu']:,.0f} trained tokens/s per GPU: "

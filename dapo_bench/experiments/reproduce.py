@@ -20,6 +20,7 @@ from typing import Any
 from dapo_bench.config import Recipe
 from dapo_bench.experiments.registry import Experiment
 from dapo_bench.experiments.report import experiment_report
+from dapo_bench.generation import engines
 from dapo_bench.jsonio import atomic_write_json, atomic_write_text
 from dapo_bench.pipeline import advantages, policy, ref_logps
 from dapo_bench.pipeline.chain import run_all, run_stage
@@ -84,8 +85,9 @@ class _LazyGenerator:
         return getattr(self._generator, name)
 
     def close(self) -> None:
+        """Keep the engine for the next model (which loads its weights into it)."""
         if self._generator is not None:
-            self._generator.close()
+            engines.release(self._generator)
             self._generator = None
 
 
@@ -94,13 +96,24 @@ def evaluate_models(experiment: Experiment, recipe: Recipe, models: list[Trained
                     progress: bool, timer: Timer, say: Callable[[str], None]) -> None:
     from dapo_bench.commands.evaluate import rich_progress
     from dapo_bench.evaluate import EvalSettings, run_eval
-    from dapo_bench.generation import make_generator
-
     bar = rich_progress(progress)
+    kwargs = {"tensor_parallel_size": recipe.tensor_parallel_size,
+              "batch_size": recipe.hf_batch_size}
+
+    def engine(model: TrainedModel) -> Any:
+        """Ray workers when the recipe says so (data-parallel evaluation), else the kept
+        local engine with this model's weights."""
+        if recipe.distributed.engine == "ray":
+            from dapo_bench.generation.workers import PoolGenerator, WorkerSpec, open_pool
+
+            spec = WorkerSpec(model=model.path, backend=recipe.backend, dtype=recipe.dtype,
+                              seed=recipe.seed, generator_kwargs=kwargs)
+            return PoolGenerator(open_pool(spec, recipe.distributed))
+        return engines.acquire(model.path, backend=recipe.backend, dtype=recipe.dtype,
+                               seed=recipe.seed, **kwargs)
+
     for model in models:
-        generator = _LazyGenerator(lambda m=model: make_generator(
-            m.path, backend=recipe.backend, dtype=recipe.dtype, seed=recipe.seed,
-            tensor_parallel_size=recipe.tensor_parallel_size, batch_size=recipe.hf_batch_size))
+        generator = _LazyGenerator(lambda m=model: engine(m))
         try:
             with timer(f"eval {model.name}"):
                 for mode in experiment.eval_modes:
@@ -146,6 +159,7 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     limit = eval_limit if eval_limit is not None else recipe.eval.limit
     evaluate_models(experiment, recipe, models, results_dir, data_dir=data_dir, limit=limit,
                     progress=progress, timer=timer, say=say)
+    engines.close_kept()
 
     store = ResultsStore(results_dir)
     benches = {(f"{b} {m.label}" if len(experiment.eval_modes) > 1 else b): f"{b}{m.suffix}"
@@ -155,6 +169,7 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     labels = {v: experiment.variant_labels.get(v, f"{v} advantages") for v in variants}
     report = experiment_report(store, run, title, base_name(recipe), recipe.iterations,
                                labels, benches, timer.seconds)
+    report["summary"]["engines"] = dict(engines.stats)  # started, reloaded in place, reused
     if experiment.table is not None:
         from dapo_bench.report.tables import build_table, render
 

@@ -121,11 +121,20 @@ class BaseGenerator(ABC):
     """
 
     backend: str = "base"
+    #: Whether :meth:`load_weights` can put another checkpoint into this engine.
+    reloadable: bool = False
+    #: Whether the engine holds accelerator memory that training would need.
+    holds_device_memory: bool = False
 
     def __init__(self, model_path: str, *, dtype: str = "float32", seed: int = 0) -> None:
         self.model_path = model_path
         self.dtype = dtype
         self.seed = seed
+
+    def load_weights(self, model_path: str) -> bool:
+        """Load the weights of ``model_path`` (same architecture and tokenizer) in place of
+        the current ones; False when this backend cannot, and the caller starts a new one."""
+        return False
 
     @abstractmethod
     def _stream(self, prompts: list[Prompt], params: SamplingParams, seeds: list[int]

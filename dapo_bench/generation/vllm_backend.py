@@ -22,6 +22,8 @@ from dapo_bench.generation.reaper import Reaper
 
 log = logging.getLogger(__name__)
 
+#: The worker extension through which new weights reach a running engine.
+RELOAD_EXTENSION = "dapo_bench.generation.vllm_reload.WeightReload"
 #: KV cache for the CPU engine when the caller does not say (the default is 92% of RAM).
 DEFAULT_CPU_KV_CACHE_GB = 2.0
 
@@ -105,6 +107,7 @@ class VLLMGenerator(BaseGenerator):
     """vLLM ``LLM`` engine. ``close()`` shuts its worker processes down."""
 
     backend = "vllm"
+    reloadable = True
 
     def __init__(self, model_path: str, *, dtype: str = "float32", seed: int = 0,
                  max_model_len: int | None = None, tensor_parallel_size: int = 1,
@@ -118,6 +121,7 @@ class VLLMGenerator(BaseGenerator):
 
         self.version = vllm.__version__
         self.on_cpu = bool(current_platform.is_cpu())
+        self.holds_device_memory = not self.on_cpu
         kwargs: dict[str, Any] = dict(
             model=model_path, dtype=dtype, seed=seed, max_model_len=max_model_len,
             tensor_parallel_size=tensor_parallel_size,
@@ -141,6 +145,7 @@ class VLLMGenerator(BaseGenerator):
         else:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         kwargs.update(engine_kwargs)
+        kwargs.setdefault("worker_extension_cls", RELOAD_EXTENSION)
         self.engine_kwargs = {k: v for k, v in kwargs.items() if k != "model"}
         self._reaper = Reaper()
         try:
@@ -156,6 +161,21 @@ class VLLMGenerator(BaseGenerator):
                     "`if __name__ == '__main__':`.") from exc
             raise
         self._reaper.freeze()
+
+    def load_weights(self, model_path: str) -> bool:
+        """New weights into the running engine (vLLM's in-place reload, through our worker
+        extension); the prefix cache, computed with the old weights, is emptied."""
+        if self.llm is None or self.engine_kwargs.get("worker_extension_cls") != \
+                RELOAD_EXTENSION:
+            return False
+        try:
+            self.llm.collective_rpc("dapo_bench_reload", args=(model_path,))
+            self.llm.reset_prefix_cache()
+        except Exception as exc:  # an engine that cannot reload is restarted by the caller
+            log.warning("vLLM could not load %s in place (%s); restarting", model_path, exc)
+            return False
+        self.model_path = model_path
+        return True
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "version": self.version,

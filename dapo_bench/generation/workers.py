@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dapo_bench.errors import UserInputError
-from dapo_bench.generation.base import Completion, Prompt, SamplingParams
+from dapo_bench.generation.base import BaseGenerator, Completion, Prompt, SamplingParams
 
 ACTOR_PREFIX = "dapo-bench-worker"
 #: A job on which this many workers died (each after Ray's own restarts and retries) is not
@@ -67,16 +67,20 @@ class WorkerSpec:
 class GenerationWorker:
     """One generator and one grading session; the body of every local or Ray worker."""
 
-    def __init__(self, spec: WorkerSpec, index: int = 0, threads: int | None = None) -> None:
+    def __init__(self, spec: WorkerSpec, index: int = 0, threads: int | None = None, *,
+                 keep_engine: bool = False) -> None:
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        from dapo_bench.generation import make_generator
+        from dapo_bench.generation import engines
 
         self.index = index
-        self.generator = make_generator(spec.model, backend=spec.backend, dtype=spec.dtype,
-                                        seed=spec.seed, **spec.generator_kwargs)
+        # A kept engine outlives the worker for the next stage or evaluation (one process);
+        # a Ray actor's engine dies with its actor.
+        self.keep_engine = keep_engine
+        self.generator = engines.acquire(spec.model, backend=spec.backend, dtype=spec.dtype,
+                                         seed=spec.seed, **spec.generator_kwargs)
         self.grader: Any = None
         if spec.benchmark is not None:
             from dapo_bench.grading import grading_session
@@ -103,7 +107,12 @@ class GenerationWorker:
         return JobResult(job.key, groups, grades, self.index)
 
     def close(self) -> None:
-        self.generator.close()
+        from dapo_bench.generation import engines
+
+        if self.keep_engine:
+            engines.release(self.generator)
+        else:
+            self.generator.close()
         if self.grader is not None:
             self.grader.close()
 
@@ -121,7 +130,7 @@ class LocalPool:
     def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
         for job in jobs:
             if self._worker is None:
-                self._worker = GenerationWorker(self.spec)
+                self._worker = GenerationWorker(self.spec, keep_engine=True)
             yield self._worker.run(job)
 
     def describe(self) -> dict[str, Any]:
@@ -221,6 +230,37 @@ class RayPool:
                 self.ray.get(actor.close.remote(), timeout=120)
             self.ray.kill(actor)
         self._actors = []
+
+
+class PoolGenerator(BaseGenerator):
+    """A generator whose requests go to a pool's workers in jobs of ``chunk`` prompts; each
+    job's prompts come back as soon as its worker finishes (data-parallel evaluation). The
+    request seeds travel with the prompts, so the samples are those of one local engine."""
+
+    def __init__(self, pool: LocalPool | RayPool, *, chunk: int = 32) -> None:
+        from dapo_bench.generation import resolve_backend
+
+        spec = pool.spec
+        super().__init__(spec.model, dtype=spec.dtype, seed=spec.seed)
+        self.backend = resolve_backend(spec.backend)[0]
+        self.pool, self.chunk = pool, chunk
+
+    def _stream(self, prompts: list[Prompt], params: SamplingParams, seeds: list[int]
+                ) -> Iterator[tuple[int, list[Completion]]]:
+        # enough jobs to keep every worker busy to the end, not so small that they churn
+        size = max(1, min(self.chunk, -(-len(prompts) // (4 * self.pool.workers))))
+        jobs = (Job(str(start), prompts[start:start + size], params, seeds[start:start + size])
+                for start in range(0, len(prompts), size))
+        for result in self.pool.run(jobs):
+            start = int(result.key)
+            for offset, completions in enumerate(result.completions):
+                yield start + offset, completions
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "distributed": self.pool.describe()}
+
+    def close(self) -> None:
+        self.pool.close()
 
 
 def open_pool(spec: WorkerSpec, distributed: Any) -> LocalPool | RayPool:

@@ -18,7 +18,7 @@ import torch
 
 from dapo_bench.config import AdvantageConfig
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, iter_items
 from dapo_bench.pipeline.sampling import stage_progress
 
 STAGE = "advantages"
@@ -101,14 +101,15 @@ def run(ctx: StageContext) -> Manifest:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
     log.open()
-    records = read_items(ctx.dir("mc"))
     scorer = _critic_scorer(ctx) if cfg.source != "mc" else None
     rng = random.Random(ctx.recipe.seed)
-    stats = {"states": len(records), "states_multi_action": 0, "states_kept": 0,
+    stats = {"states": 0, "states_multi_action": 0, "states_kept": 0,
              "pairs_sampled": 0, "pairs_unique": 0, "pairs_kept": 0}
     rank_pairs: list[tuple[float, float, float, float]] = []
-    with log.appender() as out, stage_progress(ctx, "advantages", len(records), 0) as advance:
-        for record in records:
+    total = mc.summary.get("states", 0)
+    with log.appender() as out, stage_progress(ctx, "advantages", total, 0) as advance:
+        for record in iter_items(ctx.dir("mc")):  # streamed: the log may be tens of GB
+            stats["states"] += 1
             groups = group_actions(record["completions"])
             stats["pairs_sampled"] += sum(g["count"] for g in groups.values())
             stats["pairs_unique"] += len(groups)

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from dapo_bench.config import Recipe
 from dapo_bench.errors import UserInputError
+from dapo_bench.generation import engines
 from dapo_bench.pipeline import (
     advantages,
     critic,
@@ -62,8 +63,9 @@ def run_iteration(ctx: StageContext, stages: tuple[str, ...] = STAGES,
                   step_hook: policy.StepHook | None = None) -> None:
     try:
         for stage in stages:
-            if stage == "advantages":
-                ctx.close()  # the generator's memory goes back before training starts
+            if stage == "advantages":  # the generator's memory goes back before training
+                ctx.close()
+                engines.free_device_memory()  # a kept CPU engine waits for the next stage
             run_stage(ctx, stage, step_hook)
     finally:
         ctx.close()

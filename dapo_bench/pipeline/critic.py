@@ -16,11 +16,12 @@ from torch import nn
 
 from dapo_bench.models import resolve_model
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, iter_items
 from dapo_bench.pipeline.shared_forward import last_hidden_shared
 from dapo_bench.pipeline.tokens import encode_piece, encode_state
 from dapo_bench.pipeline.training import (
     CHECKPOINTS,
+    GlobalBatchMean,
     sub_state_dict,
     train_and_save,
     training_arguments,
@@ -100,14 +101,20 @@ class _CriticCollator:
 def _trainer_class() -> type:
     from transformers import Trainer
 
-    class CriticTrainer(Trainer):
-        """Trainer whose loss is BCE of the value head against soft MC targets."""
+    class CriticTrainer(GlobalBatchMean, Trainer):
+        """Trainer whose loss is BCE of the value head against soft MC targets, averaged
+        over the states of the global batch."""
+
+        def count_items(self, batch: dict[str, torch.Tensor]) -> int:
+            return len(batch["targets"])
 
         def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor],
-                         return_outputs: bool = False, **kwargs: Any) -> Any:
+                         return_outputs: bool = False, num_items_in_batch: Any = None,
+                         **kwargs: Any) -> Any:
             targets = inputs.pop("targets")
             logits = model(**inputs)
-            loss = bce_soft(logits, targets)
+            loss = self.global_mean(bce_soft(logits, targets), len(targets),
+                                    num_items_in_batch)
             return (loss, logits) if return_outputs else loss
 
     return CriticTrainer
@@ -127,9 +134,8 @@ def run(ctx: StageContext) -> Manifest:
 
     set_seed(ctx.recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(init)
-    records = read_items(ctx.dir("mc"))
     rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
-             "target": float(r["mc"])} for r in records]
+             "target": float(r["mc"])} for r in iter_items(ctx.dir("mc"))]
     args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr, global_batch=cfg.batch_size,
                               micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
                               seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,

@@ -11,7 +11,7 @@ from typing import Any
 
 from dapo_bench.generation.workers import Job
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, iter_items
 from dapo_bench.pipeline.sampling import chunked, sampling_job, stage_progress
 from dapo_bench.pipeline.steps import first_step
 
@@ -27,9 +27,12 @@ def run(ctx: StageContext) -> Manifest:
     if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(ctx.dir(STAGE), fp)
-    done = log.open()
-    states = read_items(ctx.dir("states"))
-    pending = [s for s in states if s["id"] not in done]
+    done = log.open(keep=lambda record: record["mc"])  # the summary's numbers, not the log
+    # The states stream through (a paper-sized log does not fit in memory); only their ids
+    # are held, for the canonical order.
+    order = [s["id"] for s in iter_items(ctx.dir("states"))]
+    pending = (s for s in iter_items(ctx.dir("states")) if s["id"] not in done)
+    n_pending = sum(1 for i in order if i not in done)
     by_id = {p.id: p for p in ctx.problems()}
     sep = recipe.states.separator
 
@@ -45,8 +48,8 @@ def run(ctx: StageContext) -> Manifest:
 
     by_key: dict[str, list[dict[str, Any]]] = {}
     pool = ctx.pool()
-    with log.appender() as out, stage_progress(ctx, "Monte-Carlo", len(states),
-                                               len(states) - len(pending),
+    with log.appender() as out, stage_progress(ctx, "Monte-Carlo", len(order),
+                                               len(order) - n_pending,
                                                unit="states") as advance:
         for result in pool.run(jobs()):
             chunk = by_key.pop(result.key)
@@ -54,12 +57,12 @@ def run(ctx: StageContext) -> Manifest:
                 texts = [c.text for c in result.completions[j]]
                 record = _record(state, texts, result.grades[j], sep)
                 out.write(record)
-                done[state["id"]] = record
+                done[state["id"]] = record["mc"]
             advance(len(chunk))
-    values = [r["mc"] for r in done.values()]
+    values = list(done.values())
     summary = {"states": len(values), "mean_mc": sum(values) / max(len(values), 1),
                "mc_zero": sum(v == 0 for v in values), "mc_one": sum(v == 1 for v in values)}
-    return log.finish(STAGE, summary, order=[s["id"] for s in states],
+    return log.finish(STAGE, summary, order=order,
                       distributed=pool.describe())
 
 

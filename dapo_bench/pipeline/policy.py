@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from dapo_bench.errors import UserInputError
@@ -24,12 +26,14 @@ from dapo_bench.pipeline.shared_forward import action_logps_shared
 from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 from dapo_bench.pipeline.training import (
     CHECKPOINTS,
+    GlobalBatchMean,
     sub_state_dict,
     train_and_save,
     training_arguments,
 )
 
 STAGE = "policy"
+console = Console(stderr=True)
 StepHook = Callable[[int, nn.Module], dict[str, float] | None]
 
 
@@ -77,22 +81,28 @@ def drop_shared_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
 def _trainer_class() -> type:
     from transformers import Trainer
 
-    class DAPOTrainer(Trainer):
-        """Trainer with the DAPO loss over state-wise batches."""
+    class DAPOTrainer(GlobalBatchMean, Trainer):
+        """Trainer with the DAPO loss over state-wise batches, averaged over the (state,
+        action) pairs of the global batch."""
 
         def __init__(self, *args: Any, beta: float, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.beta = beta
 
+        def count_items(self, batch: dict[str, Any]) -> int:
+            return sum(len(s["actions"]) for s in batch["states"])
+
         def compute_loss(self, model: nn.Module, inputs: dict[str, Any],
-                         return_outputs: bool = False, **kwargs: Any) -> Any:
+                         return_outputs: bool = False, num_items_in_batch: Any = None,
+                         **kwargs: Any) -> Any:
             states = inputs["states"]
             logps = model(states=states)
             refs = torch.tensor([r for s in states for r in s["ref_logps"]],
                                 device=logps.device)
             advs = torch.tensor([a for s in states for a in s["advantages"]],
                                 device=logps.device)
-            loss = dapo_loss(logps, refs, advs, self.beta)
+            loss = self.global_mean(dapo_loss(logps, refs, advs, self.beta), len(advs),
+                                    num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
@@ -108,9 +118,15 @@ def training_rows(ctx: StageContext, tokenizer: Any) -> list[dict[str, Any]]:
     items = read_items(ctx.dir("advantages"))
     refs = {r["id"]: r["ref_logps"] for r in read_items(ctx.dir("ref_logps"))}
     if not items:
-        raise UserInputError(
-            f"empty training set: no state passed the advantage gap filter in "
-            f"{ctx.dir('advantages')}; lower advantages.gap_threshold or sample more")
+        why = (f"empty training set: no state passed the advantage gap filter in "
+               f"{ctx.dir('advantages')}; lower advantages.gap_threshold or sample more")
+        if ctx.recipe.policy.if_empty == "error":
+            raise UserInputError(why + " (or set policy.if_empty=keep_reference)")
+        if launch.is_main():
+            console.print(f"[yellow]warning[/] {escape(why)}: iteration {ctx.iteration} keeps "
+                          "the reference policy (policy.if_empty=keep_reference)",
+                          highlight=False)
+        return []
     max_length = ctx.recipe.policy.max_length
     return [{"state": policy_state_ids(tokenizer, it, max_length),
              "actions": [encode_piece(tokenizer, a["text"]) for a in it["actions"]],
@@ -123,7 +139,8 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
     at the end; what it returns is logged to ``curve.jsonl`` (e.g. validation accuracy)."""
     cfg = ctx.recipe.policy
     inputs = [ctx.require("advantages"), ctx.require("ref_logps")]
-    fp = fingerprint(STAGE, {"policy": cfg, "seed": ctx.recipe.seed},
+    fp = fingerprint(STAGE, {"policy": cfg.model_dump(mode="json", exclude={"if_empty"}),
+                             "seed": ctx.recipe.seed},
                      [*inputs, ctx.reference_fingerprint])
     if (found := ctx.finished(STAGE, fp)) is not None:
         return found
@@ -141,6 +158,14 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
                               weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
                               bf16=cfg.bf16, max_grad_norm=cfg.max_grad_norm)
     model = load_lm(ctx.reference_model, ctx.recipe.dtype)  # after the arguments (ZeRO-3)
+    if not rows:  # nothing to fit: this iteration's policy is the reference, saved as is
+        if launch.is_main():
+            model.save_pretrained(directory / "model")
+            tokenizer.save_pretrained(directory / "model")
+        launch.wait()
+        return log.finish(STAGE, {"states": 0, "pairs": 0, "steps": 0, "trained": False,
+                                  "world_size": launch.world_size()},
+                          world_size=launch.world_size())
     curve_path = directory / "curve.jsonl"
     # The validation curve generates on the main process with the unsharded model: under a
     # launcher it is drawn only without parameter sharding (DDP), on rank 0.

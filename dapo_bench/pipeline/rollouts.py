@@ -47,7 +47,7 @@ def run(ctx: StageContext) -> Manifest:
     if (found := ctx.finished(STAGE, fp)) is not None:
         return found
     log = StageLog(directory, fp)
-    done = log.open()
+    done = log.open(keep=_counts)  # the summary's numbers, not the samples
     problems = ctx.problems()
     pending = [p for p in problems if p.id not in done]
     by_key = {}
@@ -71,18 +71,23 @@ def run(ctx: StageContext) -> Manifest:
                 record = _record(problem, prompts[j], prompt_ids[j], result.completions[j],
                                  result.grades[j], cfg.n_select, recipe.seed)
                 out.write(record)
-                done[problem.id] = record
+                done[problem.id] = _counts(record)
             advance(len(chunk))
-    items = list(done.values())
-    n_samples = sum(len(r["samples"]) for r in items)
-    n_correct = sum(s["correct"] for r in items for s in r["samples"])
-    summary = {"problems": len(items), "samples": n_samples,
-               "sample_accuracy": n_correct / max(n_samples, 1),
-               "selected": sum(len(r["selected"]) for r in items),
-               "selected_correct": sum(r["samples"][i]["correct"] for r in items
-                                       for i in r["selected"])}
+    samples, correct, selected, selected_correct = (sum(c) for c in zip(*done.values(),
+                                                                         strict=True)) \
+        if done else (0, 0, 0, 0)
+    summary = {"problems": len(done), "samples": samples,
+               "sample_accuracy": correct / max(samples, 1),
+               "selected": selected, "selected_correct": selected_correct}
     return log.finish(STAGE, summary, order=[p.id for p in problems],
                       distributed=pool.describe())
+
+
+def _counts(record: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Samples, correct samples, kept samples, correct kept samples of one problem."""
+    samples = record["samples"]
+    return (len(samples), sum(s["correct"] for s in samples), len(record["selected"]),
+            sum(samples[i]["correct"] for i in record["selected"]))
 
 
 def _record(problem: Problem, prompt: str, prompt_ids: list[int], completions: list[Completion],

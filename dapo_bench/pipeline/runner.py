@@ -10,9 +10,11 @@ matches; a partial log with the same fingerprint is resumed; anything else is di
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,6 @@ from dapo_bench.errors import UserInputError
 from dapo_bench.jsonio import (
     JsonlAppender,
     atomic_write_json,
-    atomic_write_text,
     iter_jsonl,
     read_json,
 )
@@ -104,22 +105,27 @@ class StageLog:
         self.fingerprint = fingerprint
         self.path = directory / ITEMS
 
-    def open(self, all_ranks: bool = False) -> dict[str, dict[str, Any]]:
-        """Prepare the directory and return the items already finished under this fingerprint.
+    def open(self, all_ranks: bool = False, keep: Callable[[dict[str, Any]], Any] | None = None
+             ) -> dict[str, Any]:
+        """Prepare the directory and return the items already finished under this fingerprint,
+        by id: each item, or what ``keep`` takes of it (a stage's summary needs a number or
+        two per item, and the Monte-Carlo log of a paper-sized run is tens of GB).
         ``all_ranks``: a trainer stage, run by every launched rank; only the main process
         prepares the directory, the others wait for it."""
         from dapo_bench.pipeline import launch
 
         if not all_ranks:
-            return self._open()
-        found = self._open() if launch.is_main() else {}
+            return self._open(keep)
+        found = self._open(keep) if launch.is_main() else {}
         launch.wait()
         return found
 
-    def _open(self) -> dict[str, dict[str, Any]]:
+    def _open(self, keep: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
         partial = self.directory / PARTIAL
         if partial.is_file() and read_json(partial).get("fingerprint") == self.fingerprint:
-            return {obj["id"]: obj for _, obj in iter_jsonl(self.path, tolerate_torn_tail=True)} \
+            take = keep or (lambda obj: obj)
+            return {obj["id"]: take(obj)
+                    for _, obj in iter_jsonl(self.path, tolerate_torn_tail=True)} \
                 if self.path.is_file() else {}
         if self.directory.exists():
             shutil.rmtree(self.directory)
@@ -151,17 +157,48 @@ class StageLog:
 
 
     def _reorder(self, order: list[str]) -> None:
-        lines: dict[str, str] = {}
-        with self.path.open(encoding="utf-8") as handle:
+        """Rewrite the log in ``order`` (the last line of an id wins), holding the position of
+        each line rather than the lines: memory grows with the number of items, not with the
+        log's size, and the log is read twice and written once."""
+        rank = {item_id: k for k, item_id in enumerate(order)}
+        where: dict[str, tuple[int, int, int]] = {}  # id -> (rank, offset, length)
+        lines = 0
+        with self.path.open("rb") as handle:
+            offset = 0
             for line in handle:
                 if line.strip():
-                    lines[json.loads(line)["id"]] = line if line.endswith("\n") else line + "\n"
-        if list(lines) == [i for i in order if i in lines] and sum(
-                1 for _ in self.path.open(encoding="utf-8")) == len(lines):
+                    item_id = _line_id(line)
+                    where[item_id] = (rank.get(item_id, len(rank)), offset, len(line))
+                    lines += 1
+                offset += len(line)
+        spans = list(where.values())
+        if lines == len(spans) and all(a[0] < b[0] for a, b in itertools.pairwise(spans)):
             return  # already in order, each item once
-        rank = {i: k for k, i in enumerate(order)}
-        ranked = sorted(lines, key=lambda i: rank.get(i, len(rank)))
-        atomic_write_text(self.path, "".join(lines[i] for i in ranked))
+        spans.sort()
+        tmp = self.path.with_name(self.path.name + ".reorder")
+        with self.path.open("rb") as source, tmp.open("wb") as target:
+            for _, start, length in spans:
+                source.seek(start)
+                line = source.read(length)
+                target.write(line if line.endswith(b"\n") else line + b"\n")
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(tmp, self.path)
+
+
+_ID_PREFIX = b'{"id": "'
+
+
+def _line_id(line: bytes) -> str:
+    """The ``id`` of a logged item. The stages write it first, so it is read off the line's
+    start without parsing the rest (the seal of a tens-of-GB log is bound by this); anything
+    else is parsed."""
+    if line.startswith(_ID_PREFIX):
+        end = line.find(b'"', len(_ID_PREFIX))
+        found = line[len(_ID_PREFIX):end]
+        if end > 0 and b"\\" not in found:
+            return found.decode("utf-8")
+    return str(json.loads(line)["id"])
 
 
 def fingerprint(stage: str, config: Any, inputs: Iterable[Manifest | str]) -> str:
@@ -171,5 +208,11 @@ def fingerprint(stage: str, config: Any, inputs: Iterable[Manifest | str]) -> st
 
 
 def read_items(directory: Path) -> list[dict[str, Any]]:
-    return [obj for _, obj in iter_jsonl(directory / ITEMS)] if (directory / ITEMS).is_file() \
-        else []
+    return list(iter_items(directory))
+
+
+def iter_items(directory: Path) -> Iterator[dict[str, Any]]:
+    """A finished stage's items, one at a time (what a later stage streams through)."""
+    if (directory / ITEMS).is_file():
+        for _, obj in iter_jsonl(directory / ITEMS):
+            yield obj

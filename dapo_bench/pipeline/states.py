@@ -11,7 +11,7 @@ import hashlib
 
 from dapo_bench.errors import UserInputError
 from dapo_bench.pipeline.context import StageContext
-from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, iter_items
 from dapo_bench.pipeline.sampling import decoder
 from dapo_bench.pipeline.steps import cut_token_steps, split_steps
 
@@ -39,7 +39,7 @@ def run(ctx: StageContext) -> Manifest:
     sep = ctx.recipe.states.separator
     decode = None
     with log.appender() as out:
-        for record in read_items(ctx.dir("rollouts")):
+        for record in iter_items(ctx.dir("rollouts")):  # streamed
             for index in record["selected"]:
                 sample = record["samples"][index]
                 solutions += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,41 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
         use_cpu=not torch.cuda.is_available())
 
 
+class GlobalBatchMean:
+    """Mixin for a Trainer subclass whose loss is a mean over items (states, pairs): the mean
+    over every item of the *global* batch, however it is cut into micro-batches and ranks.
+
+    Trainer's default averages per-micro-batch means, which weighs a short micro-batch (the
+    end of an epoch, a rank with fewer pairs) like a full one, so the objective would change
+    with the number of ranks. Here each micro-batch's mean is scaled by its share of the
+    global batch's items (counted over the accumulation steps and gathered from every rank)
+    times the ranks that DDP averages over. In one process without accumulation the factor is
+    exactly 1.0, so single-process results are bit for bit what a plain mean gives.
+    """
+
+    loss_is_scaled_for_ga = True  # Trainer must not divide by the accumulation steps again
+
+    def count_items(self, batch: Any) -> int:
+        raise NotImplementedError
+
+    def get_batch_samples(self, epoch_iterator: Any, num_batches: int, device: Any
+                          ) -> tuple[list[Any], Any]:
+        batches, _ = super().get_batch_samples(epoch_iterator, num_batches, device)  # type: ignore[misc]
+        count = torch.tensor(sum(self.count_items(b) for b in batches), device=device)
+        if self.args.world_size > 1:  # type: ignore[attr-defined]
+            count = self.accelerator.gather(count).sum()  # type: ignore[attr-defined]
+        return batches, count
+
+    def global_mean(self, mean_loss: torch.Tensor, items: int, num_items_in_batch: Any
+                    ) -> torch.Tensor:
+        """``mean_loss`` over ``items`` items as its share of the global batch's mean."""
+        if num_items_in_batch is None:  # evaluation, or a caller outside the training loop
+            return mean_loss
+        total = int(num_items_in_batch)
+        ranks = self.accelerator.num_processes  # type: ignore[attr-defined]
+        return mean_loss * (items * ranks / total)
+
+
 def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:
     """Train (resuming from the stage's last checkpoint), then save with ``save(state_dict,
     path)`` on the main process from the consolidated state dict (gathered from every rank
@@ -61,6 +97,10 @@ def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> 
         tokenizer.save_pretrained(directory / "model")
         (directory / "train_log.json").write_text(json.dumps(history, indent=1))
     trainer.accelerator.wait_for_everyone()
+    if trainer.is_world_process_zero():
+        # Resume points are for an interrupted stage; a finished one keeps only its model
+        # (at 7B a checkpoint with Adam's moments is ~100 GB, seven times the model).
+        shutil.rmtree(checkpoints, ignore_errors=True)
     losses = [h["loss"] for h in history if "loss" in h]
     return {"steps": trainer.state.global_step, "first_loss": losses[0] if losses else None,
             "last_loss": losses[-1] if losses else None,

@@ -22,6 +22,7 @@ from dapo_bench.pipeline.tokens import encode_piece, encode_state
 from dapo_bench.pipeline.training import (
     CHECKPOINTS,
     GlobalBatchMean,
+    fresh_mask,
     sub_state_dict,
     train_and_save,
     training_arguments,
@@ -95,7 +96,8 @@ class _CriticCollator:
             ids[i, : len(row["input_ids"])] = torch.tensor(row["input_ids"])
             mask[i, : len(row["input_ids"])] = 1
         targets = torch.tensor([r["target"] for r in rows], dtype=torch.float32)
-        return {"input_ids": ids, "attention_mask": mask, "targets": targets}
+        return {"input_ids": ids, "attention_mask": mask, "targets": targets,
+                "rows": [r["row"] for r in rows]}
 
 
 def _trainer_class() -> type:
@@ -105,16 +107,24 @@ def _trainer_class() -> type:
         """Trainer whose loss is BCE of the value head against soft MC targets, averaged
         over the states of the global batch."""
 
-        def count_items(self, batch: dict[str, torch.Tensor]) -> int:
-            return len(batch["targets"])
+        def row_items(self, batch: dict[str, Any]) -> list[tuple[int, int]]:
+            return [(row, 1) for row in batch["rows"]]
 
-        def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor],
+        def compute_loss(self, model: nn.Module, inputs: dict[str, Any],
                          return_outputs: bool = False, num_items_in_batch: Any = None,
                          **kwargs: Any) -> Any:
             targets = inputs.pop("targets")
+            inputs.pop("rows", None)
+            keep = fresh_mask(inputs.pop("fresh", None), targets.device)
             logits = model(**inputs)
-            loss = self.global_mean(bce_soft(logits, targets), len(targets),
-                                    num_items_in_batch)
+            if keep is None:
+                loss = self.global_mean(bce_soft(logits, targets), len(targets),
+                                        num_items_in_batch)
+            elif keep.any():
+                loss = self.global_mean(bce_soft(logits[keep], targets[keep]),
+                                        int(keep.sum()), num_items_in_batch)
+            else:  # only repeated rows: a step with no weight, still in step with the others
+                loss = logits.sum() * 0.0
             return (loss, logits) if return_outputs else loss
 
     return CriticTrainer
@@ -135,7 +145,8 @@ def run(ctx: StageContext) -> Manifest:
     set_seed(ctx.recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(init)
     rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
-             "target": float(r["mc"])} for r in iter_items(ctx.dir("mc"))]
+             "target": float(r["mc"]), "row": i}
+            for i, r in enumerate(iter_items(ctx.dir("mc")))]
     args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr, global_batch=cfg.batch_size,
                               micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
                               seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,

@@ -27,6 +27,7 @@ from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 from dapo_bench.pipeline.training import (
     CHECKPOINTS,
     GlobalBatchMean,
+    fresh_mask,
     sub_state_dict,
     train_and_save,
     training_arguments,
@@ -89,8 +90,8 @@ def _trainer_class() -> type:
             super().__init__(*args, **kwargs)
             self.beta = beta
 
-        def count_items(self, batch: dict[str, Any]) -> int:
-            return sum(len(s["actions"]) for s in batch["states"])
+        def row_items(self, batch: dict[str, Any]) -> list[tuple[int, int]]:
+            return [(s["row"], len(s["actions"])) for s in batch["states"]]
 
         def compute_loss(self, model: nn.Module, inputs: dict[str, Any],
                          return_outputs: bool = False, num_items_in_batch: Any = None,
@@ -101,8 +102,17 @@ def _trainer_class() -> type:
                                 device=logps.device)
             advs = torch.tensor([a for s in states for a in s["advantages"]],
                                 device=logps.device)
-            loss = self.global_mean(dapo_loss(logps, refs, advs, self.beta), len(advs),
-                                    num_items_in_batch)
+            keep = fresh_mask(inputs.get("fresh"), logps.device)
+            if keep is None:
+                loss = self.global_mean(dapo_loss(logps, refs, advs, self.beta), len(advs),
+                                        num_items_in_batch)
+            else:  # a state's pairs share its weight
+                pairs = torch.repeat_interleave(keep, torch.tensor(
+                    [len(s["actions"]) for s in states], device=logps.device))
+                loss = self.global_mean(dapo_loss(logps[pairs], refs[pairs], advs[pairs],
+                                                  self.beta), int(pairs.sum()),
+                                        num_items_in_batch) if pairs.any() else \
+                    logps.sum() * 0.0
             return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
@@ -131,7 +141,7 @@ def training_rows(ctx: StageContext, tokenizer: Any) -> list[dict[str, Any]]:
     return [{"state": policy_state_ids(tokenizer, it, max_length),
              "actions": [encode_piece(tokenizer, a["text"]) for a in it["actions"]],
              "advantages": [a["advantage"] for a in it["actions"]],
-             "ref_logps": refs[it["id"]]} for it in items]
+             "ref_logps": refs[it["id"]], "row": row} for row, it in enumerate(items)]
 
 
 def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:

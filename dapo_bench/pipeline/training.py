@@ -38,28 +38,53 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
 
 class GlobalBatchMean:
     """Mixin for a Trainer subclass whose loss is a mean over items (states, pairs): the mean
-    over every item of the *global* batch, however it is cut into micro-batches and ranks.
+    over the items of the *global* batch, however it is cut into micro-batches and ranks, so
+    that one process and N ranks optimise the same objective on the same items.
 
     Trainer's default averages per-micro-batch means, which weighs a short micro-batch (the
-    end of an epoch, a rank with fewer pairs) like a full one, so the objective would change
-    with the number of ranks. Here each micro-batch's mean is scaled by its share of the
-    global batch's items (counted over the accumulation steps and gathered from every rank)
-    times the ranks that DDP averages over. In one process without accumulation the factor is
-    exactly 1.0, so single-process results are bit for bit what a plain mean gives.
+    end of an epoch, a rank with fewer pairs) like a full one. Here each micro-batch's mean is
+    scaled by its share of the global batch's items (counted over the accumulation steps and
+    gathered from every rank) times the ranks that DDP averages over. And the rows accelerate
+    repeats at the end of an epoch so that every rank takes the last step (``even_batches``:
+    rows from the epoch's start) are given no weight: each row counts once an epoch, as in one
+    process. In one process without accumulation the factor is exactly 1.0 and nothing is
+    repeated, so single-process results are bit for bit what a plain mean gives.
     """
 
     loss_is_scaled_for_ga = True  # Trainer must not divide by the accumulation steps again
 
-    def count_items(self, batch: Any) -> int:
+    def row_items(self, batch: Any) -> list[tuple[int, int]]:
+        """(dataset row, items in it) of each row of a micro-batch."""
         raise NotImplementedError
 
     def get_batch_samples(self, epoch_iterator: Any, num_batches: int, device: Any
                           ) -> tuple[list[Any], Any]:
+        from accelerate.utils import gather_object
+
         batches, _ = super().get_batch_samples(epoch_iterator, num_batches, device)  # type: ignore[misc]
-        count = torch.tensor(sum(self.count_items(b) for b in batches), device=device)
-        if self.args.world_size > 1:  # type: ignore[attr-defined]
-            count = self.accelerator.gather(count).sum()  # type: ignore[attr-defined]
-        return batches, count
+        mine = [self.row_items(b) for b in batches]
+        args = self.args  # type: ignore[attr-defined]
+        everyone = gather_object([mine]) if args.world_size > 1 else [mine]
+        seen: set[int] = self.__dict__.setdefault("_rows_seen", set())
+        total = 0
+        fresh_here: list[list[bool]] = []
+        for step in range(max((len(steps) for steps in everyone), default=0)):
+            for rank, steps in enumerate(everyone):  # rank order: the first copy counts
+                if step >= len(steps):
+                    continue
+                fresh = []
+                for row, items in steps[step]:
+                    fresh.append(row not in seen)
+                    if fresh[-1]:
+                        seen.add(row)
+                        total += items
+                if rank == args.process_index:
+                    fresh_here.append(fresh)
+        if len(seen) >= len(self.train_dataset):  # type: ignore[attr-defined]
+            seen.clear()  # the epoch is complete: its repeats, if any, were in this step
+        for batch, fresh in zip(batches, fresh_here, strict=True):
+            batch["fresh"] = fresh
+        return batches, torch.tensor(total, device=device)
 
     def global_mean(self, mean_loss: torch.Tensor, items: int, num_items_in_batch: Any
                     ) -> torch.Tensor:
@@ -69,6 +94,13 @@ class GlobalBatchMean:
         total = int(num_items_in_batch)
         ranks = self.accelerator.num_processes  # type: ignore[attr-defined]
         return mean_loss * (items * ranks / total)
+
+
+def fresh_mask(fresh: list[bool] | None, device: Any) -> torch.Tensor | None:
+    """The rows to weigh (None: all of them, the usual case)."""
+    if fresh is None or all(fresh):
+        return None
+    return torch.tensor(fresh, dtype=torch.bool, device=device)
 
 
 def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:

@@ -156,3 +156,21 @@ def cached_tiny_qwen2(**kwargs: object) -> Path:
             atexit.register(_cleanup_cache)
         _CACHE[key] = build_tiny_qwen2(_CACHE_ROOT / f"tiny-qwen2-{key}", **kwargs)  # type: ignore[arg-type]
     return _CACHE[key]
+
+
+def perturbed_copy(source: Path, target: Path, seed: int) -> Path:
+    """A copy of checkpoint ``source`` with other weights (noise added to every parameter,
+    a tied LM head included) and the same architecture and tokenizer: a stand-in for a
+    trained checkpoint."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(source)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    model.save_pretrained(target)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(source / name, target / name)
+    return target

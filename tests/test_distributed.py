@@ -190,3 +190,31 @@ def test_eval_on_two_ray_workers_stores_the_samples_of_one_engine(tmp_path: Path
     assert len(local) == 48 and local == sharded
     provenance = json.loads((tmp_path / "ray" / "toy_arith.json").read_text())["provenance"]
     assert provenance["backend"]["distributed"] == {"engine": "ray", "workers": 2}
+
+
+def test_ray_workers_switch_checkpoints_between_evaluations(tmp_path: Path,
+                                                            cluster: object) -> None:
+    """One pool for several models (reproduce's evaluations): after a switch every worker
+    generates with the new checkpoint, as a local engine on it does."""
+    from dapo_bench.generation import SamplingParams, make_generator
+    from dapo_bench.generation.workers import PoolGenerator, RayPool, WorkerSpec
+    from dapo_bench.testing import perturbed_copy
+    from dapo_bench.toy.base import toy_base_path
+
+    base = str(toy_base_path())
+    other = str(perturbed_copy(toy_base_path(), tmp_path / "other", 4))
+    prompts = [f"Q: {i}+{2 * i}=?\nA:" for i in range(12)]
+    params = SamplingParams(max_new_tokens=32)
+    expected = {}
+    for path in (base, other):
+        local = make_generator(path, backend="hf", dtype="float32")
+        expected[path] = [g[0].text for g in local.generate(prompts, params)]
+        local.close()
+    pool = PoolGenerator(RayPool(WorkerSpec(model=base, backend="hf"), workers=2), chunk=2)
+    try:
+        for path in (base, other, base):
+            pool.switch(path)
+            assert [g[0].text for g in pool.generate(prompts, params)] == expected[path]
+        assert pool.describe()["model_path"] == base
+    finally:
+        pool.close()

@@ -11,31 +11,16 @@ from pathlib import Path
 import pytest
 
 from dapo_bench.generation import SamplingParams, engines, make_generator, vllm_importable
+from dapo_bench.testing import perturbed_copy
 from dapo_bench.toy.base import toy_base_path
 
 PROMPTS = ["Q: 12+7=?\nA:", "Q: 3*4=?\nA:", "Q: 50-8=?\nA:", "Q: 9+9-3=?\nA:"]
 GREEDY = SamplingParams(max_new_tokens=40)
 
 
-def _perturbed_copy(source: Path, target: Path, seed: int) -> Path:
-    """The same architecture and tokenizer with other weights (its tied LM head included)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(source)
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))
-    model.save_pretrained(target)
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(source / name, target / name)
-    return target
-
-
 def test_same_shape_compares_config_and_tokenizer(tmp_path: Path) -> None:
     base = toy_base_path()
-    other = _perturbed_copy(base, tmp_path / "other", 1)
+    other = perturbed_copy(base, tmp_path / "other", 1)
     assert engines.same_shape(str(base), str(other))
     wider = tmp_path / "wider"
     shutil.copytree(other, wider)
@@ -56,7 +41,7 @@ def test_same_shape_compares_config_and_tokenizer(tmp_path: Path) -> None:
 
 
 def test_a_backend_that_cannot_reload_starts_again(tmp_path: Path) -> None:
-    other = _perturbed_copy(toy_base_path(), tmp_path / "other", 2)
+    other = perturbed_copy(toy_base_path(), tmp_path / "other", 2)
     before = dict(engines.stats)
     first = engines.acquire(str(toy_base_path()), backend="hf")
     engines.release(first)  # HF cannot take new weights: closed, not kept
@@ -74,7 +59,7 @@ def test_a_kept_vllm_engine_generates_what_a_fresh_one_does(tmp_path: Path) -> N
     from dapo_bench.testing import cached_tiny_qwen2
 
     base = toy_base_path()
-    other = _perturbed_copy(base, tmp_path / "other", 3)
+    other = perturbed_copy(base, tmp_path / "other", 3)
     expected = {}
     for path in (base, other):
         hf = make_generator(str(path), backend="hf", dtype="float32")

@@ -76,8 +76,8 @@ class _LazyGenerator:
     """Loads its generator on first use, so a model whose results are all stored starts no
     engine, and the evaluation modes of one model share one engine."""
 
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory, self._generator = factory, None
+    def __init__(self, factory: Callable[[], Any], release: Callable[[Any], None]) -> None:
+        self._factory, self._release, self._generator = factory, release, None
 
     def __getattr__(self, name: str) -> Any:
         if self._generator is None:
@@ -85,9 +85,9 @@ class _LazyGenerator:
         return getattr(self._generator, name)
 
     def close(self) -> None:
-        """Keep the engine for the next model (which loads its weights into it)."""
+        """Hand the engine on to the next model (which loads its weights into it)."""
         if self._generator is not None:
-            engines.release(self._generator)
+            self._release(self._generator)
             self._generator = None
 
 
@@ -100,36 +100,48 @@ def evaluate_models(experiment: Experiment, recipe: Recipe, models: list[Trained
     kwargs = {"tensor_parallel_size": recipe.tensor_parallel_size,
               "batch_size": recipe.hf_batch_size}
 
+    on_ray = recipe.distributed.engine == "ray"
+    workers: list[Any] = []  # the Ray workers' generator, shared by every model
+
     def engine(model: TrainedModel) -> Any:
         """Ray workers when the recipe says so (data-parallel evaluation), else the kept
-        local engine with this model's weights."""
-        if recipe.distributed.engine == "ray":
+        local engine; either way with this model's weights, loaded in place where the
+        backend can."""
+        if not on_ray:
+            return engines.acquire(model.path, backend=recipe.backend, dtype=recipe.dtype,
+                                   seed=recipe.seed, **kwargs)
+        if not workers:
             from dapo_bench.generation.workers import PoolGenerator, WorkerSpec, open_pool
 
             spec = WorkerSpec(model=model.path, backend=recipe.backend, dtype=recipe.dtype,
                               seed=recipe.seed, generator_kwargs=kwargs)
-            return PoolGenerator(open_pool(spec, recipe.distributed))
-        return engines.acquire(model.path, backend=recipe.backend, dtype=recipe.dtype,
-                               seed=recipe.seed, **kwargs)
+            workers.append(PoolGenerator(open_pool(spec, recipe.distributed)))
+        workers[0].switch(model.path)
+        return workers[0]
 
-    for model in models:
-        generator = _LazyGenerator(lambda m=model: engine(m))
-        try:
-            with timer(f"eval {model.name}"):
-                for mode in experiment.eval_modes:
-                    settings = EvalSettings(
-                        model=model.path, out=results, benchmarks=list(recipe.eval.benchmarks),
-                        name=model.name, backend=recipe.backend,
-                        template=recipe.eval.template or recipe.template,
-                        max_new_tokens=recipe.eval.max_new_tokens, n=mode.n,
-                        temperature=mode.temperature, seed=recipe.seed, dtype=recipe.dtype,
-                        limit=limit, data_dir=data_dir, result_suffix=mode.suffix,
-                        stop=tuple(recipe.eval.stop), model_label=model.label,
-                        model_fingerprint=model.fingerprint, recipe=recipe.name,
-                        skip_finished=True, progress=progress, generator=generator)
-                    run_eval(settings, say=say, progress=bar)
-        finally:
-            generator.close()
+    release = (lambda generator: None) if on_ray else engines.release
+    try:
+        for model in models:
+            generator = _LazyGenerator(lambda m=model: engine(m), release)
+            try:
+                with timer(f"eval {model.name}"):
+                    for mode in experiment.eval_modes:
+                        settings = EvalSettings(
+                            model=model.path, out=results, benchmarks=list(recipe.eval.benchmarks),
+                            name=model.name, backend=recipe.backend,
+                            template=recipe.eval.template or recipe.template,
+                            max_new_tokens=recipe.eval.max_new_tokens, n=mode.n,
+                            temperature=mode.temperature, seed=recipe.seed, dtype=recipe.dtype,
+                            limit=limit, data_dir=data_dir, result_suffix=mode.suffix,
+                            stop=tuple(recipe.eval.stop), model_label=model.label,
+                            model_fingerprint=model.fingerprint, recipe=recipe.name,
+                            skip_finished=True, progress=progress, generator=generator)
+                        run_eval(settings, say=say, progress=bar)
+            finally:
+                generator.close()
+    finally:
+        for shared in workers:
+            shared.close()
 
 
 def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir: Path, *,

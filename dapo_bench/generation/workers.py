@@ -42,6 +42,10 @@ class Job:
     # prompt i in the graded response (a Monte-Carlo state's steps).
     problems: list[Any] | None = None
     prefixes: list[str] | None = None
+    # The checkpoint to generate with, when it is not the pool's first: a worker switches to
+    # it before the job (new weights into its engine where it can); a worker Ray restarted
+    # with its first spec switches too.
+    model: str | None = None
 
 
 @dataclass
@@ -75,7 +79,7 @@ class GenerationWorker:
             torch.set_num_threads(threads)
         from dapo_bench.generation import engines
 
-        self.index = index
+        self.index, self.spec, self.model = index, spec, spec.model
         # A kept engine outlives the worker for the next stage or evaluation (one process);
         # a Ray actor's engine dies with its actor.
         self.keep_engine = keep_engine
@@ -90,7 +94,20 @@ class GenerationWorker:
     def describe(self) -> dict[str, Any]:
         return self.generator.describe()
 
+    def switch(self, model: str) -> None:
+        """Generate with ``model`` from now on: its weights into this worker's engine when
+        the backend can take them, else a new engine."""
+        from dapo_bench.generation import engines
+
+        spec = self.spec
+        engines.release(self.generator)  # kept for the acquire below, or closed
+        self.generator = engines.acquire(model, backend=spec.backend, dtype=spec.dtype,
+                                         seed=spec.seed, **spec.generator_kwargs)
+        self.model = model
+
     def run(self, job: Job) -> JobResult:
+        if job.model is not None and job.model != self.model:
+            self.switch(job.model)
         groups = self.generator.generate(job.prompts, job.params, seeds=job.seeds)
         grades = None
         if job.problems is not None:
@@ -249,12 +266,17 @@ class PoolGenerator(BaseGenerator):
                 ) -> Iterator[tuple[int, list[Completion]]]:
         # enough jobs to keep every worker busy to the end, not so small that they churn
         size = max(1, min(self.chunk, -(-len(prompts) // (4 * self.pool.workers))))
-        jobs = (Job(str(start), prompts[start:start + size], params, seeds[start:start + size])
-                for start in range(0, len(prompts), size))
+        jobs = (Job(str(start), prompts[start:start + size], params, seeds[start:start + size],
+                    model=self.model_path) for start in range(0, len(prompts), size))
         for result in self.pool.run(jobs):
             start = int(result.key)
             for offset, completions in enumerate(result.completions):
                 yield start + offset, completions
+
+    def switch(self, model: str) -> None:
+        """Generate with ``model`` from the next request on; each worker loads it before its
+        next job (one engine per worker across the models of an evaluation)."""
+        self.model_path = model
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "distributed": self.pool.describe()}

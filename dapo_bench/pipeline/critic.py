@@ -23,6 +23,7 @@ from dapo_bench.pipeline.training import (
     CHECKPOINTS,
     GlobalBatchMean,
     fresh_mask,
+    memory_mapped_rows,
     sub_state_dict,
     train_and_save,
     training_arguments,
@@ -144,9 +145,9 @@ def run(ctx: StageContext) -> Manifest:
 
     set_seed(ctx.recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(init)
-    rows = [{"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
-             "target": float(r["mc"]), "row": i}
-            for i, r in enumerate(iter_items(ctx.dir("mc")))]
+    rows = memory_mapped_rows(directory, (
+        {"input_ids": encode_state(tokenizer, r["prompt"], r["steps"], cfg.max_length),
+         "target": float(r["mc"]), "row": i} for i, r in enumerate(iter_items(ctx.dir("mc")))))
     args = training_arguments(directory / CHECKPOINTS, lr=cfg.lr, global_batch=cfg.batch_size,
                               micro_batch=cfg.micro_batch_size, epochs=cfg.epochs,
                               seed=ctx.recipe.seed, weight_decay=cfg.weight_decay,

@@ -9,7 +9,7 @@ state-wise batches); the state is computed once per item and shared by its actio
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -21,13 +21,14 @@ from dapo_bench.errors import UserInputError
 from dapo_bench.pipeline import launch
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.ref_logps import load_lm
-from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, read_items
+from dapo_bench.pipeline.runner import Manifest, StageLog, fingerprint, iter_items
 from dapo_bench.pipeline.shared_forward import action_logps_shared
 from dapo_bench.pipeline.tokens import encode_piece, policy_state_ids
 from dapo_bench.pipeline.training import (
     CHECKPOINTS,
     GlobalBatchMean,
     fresh_mask,
+    memory_mapped_rows,
     sub_state_dict,
     train_and_save,
     training_arguments,
@@ -124,10 +125,10 @@ def _trainer_class() -> type:
     return DAPOTrainer
 
 
-def training_rows(ctx: StageContext, tokenizer: Any) -> list[dict[str, Any]]:
-    items = read_items(ctx.dir("advantages"))
-    refs = {r["id"]: r["ref_logps"] for r in read_items(ctx.dir("ref_logps"))}
-    if not items:
+def training_rows(ctx: StageContext, tokenizer: Any) -> Iterator[dict[str, Any]] | None:
+    """The kept states as training rows, made as they are read; None when no state passed
+    the gap filter (and ``policy.if_empty`` allows that)."""
+    if next(iter_items(ctx.dir("advantages")), None) is None:
         why = (f"empty training set: no state passed the advantage gap filter in "
                f"{ctx.dir('advantages')}; lower advantages.gap_threshold or sample more")
         if ctx.recipe.policy.if_empty == "error":
@@ -136,12 +137,18 @@ def training_rows(ctx: StageContext, tokenizer: Any) -> list[dict[str, Any]]:
             console.print(f"[yellow]warning[/] {escape(why)}: iteration {ctx.iteration} keeps "
                           "the reference policy (policy.if_empty=keep_reference)",
                           highlight=False)
-        return []
+        return None
     max_length = ctx.recipe.policy.max_length
-    return [{"state": policy_state_ids(tokenizer, it, max_length),
-             "actions": [encode_piece(tokenizer, a["text"]) for a in it["actions"]],
-             "advantages": [a["advantage"] for a in it["actions"]],
-             "ref_logps": refs[it["id"]], "row": row} for row, it in enumerate(items)]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        refs = {r["id"]: r["ref_logps"] for r in iter_items(ctx.dir("ref_logps"))}
+        for row, it in enumerate(iter_items(ctx.dir("advantages"))):
+            yield {"state": policy_state_ids(tokenizer, it, max_length),
+                   "actions": [encode_piece(tokenizer, a["text"]) for a in it["actions"]],
+                   "advantages": [a["advantage"] for a in it["actions"]],
+                   "ref_logps": refs[it["id"]], "row": row}
+
+    return rows()
 
 
 def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
@@ -168,7 +175,7 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
                               weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
                               bf16=cfg.bf16, max_grad_norm=cfg.max_grad_norm)
     model = load_lm(ctx.reference_model, ctx.recipe.dtype)  # after the arguments (ZeRO-3)
-    if not rows:  # nothing to fit: this iteration's policy is the reference, saved as is
+    if rows is None:  # nothing to fit: this iteration's policy is the reference, saved as is
         if launch.is_main():
             model.save_pretrained(directory / "model")
             tokenizer.save_pretrained(directory / "model")
@@ -186,7 +193,8 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
             if hook is not None and state.global_step % cfg.eval_every == 0:
                 _log_point(curve_path, state.global_step, hook(state.global_step, model))
 
-    trainer = _trainer_class()(model=PolicyLogps(model), args=args, train_dataset=rows,
+    dataset = memory_mapped_rows(directory, rows)
+    trainer = _trainer_class()(model=PolicyLogps(model), args=args, train_dataset=dataset,
                                data_collator=_collate, beta=cfg.beta, callbacks=[_Curve()])
     if hook is not None and not curve_path.exists():
         _log_point(curve_path, 0, hook(0, model))
@@ -197,8 +205,8 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
     figures = train_and_save(trainer, save, tokenizer, directory)
     if hook is not None and trainer.state.global_step % cfg.eval_every:
         _log_point(curve_path, trainer.state.global_step, hook(trainer.state.global_step, model))
-    return log.finish(STAGE, {"states": len(rows),
-                              "pairs": sum(len(r["actions"]) for r in rows), **figures},
+    return log.finish(STAGE, {"states": len(dataset),
+                              "pairs": sum(len(a) for a in dataset["advantages"]), **figures},
                       world_size=figures["world_size"])
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,40 @@ def fresh_mask(fresh: list[bool] | None, device: Any) -> torch.Tensor | None:
     return torch.tensor(fresh, dtype=torch.bool, device=device)
 
 
+ROWS = "rows.arrow"  # a trainer stage's tokenised training set, while it trains
+
+
+def memory_mapped_rows(directory: Path, rows: Iterable[dict[str, Any]], *,
+                       batch: int = 4096) -> Any:
+    """The training rows as a ``datasets.Dataset`` memory-mapped from an Arrow file: written
+    by the main process a batch at a time as the rows are made, then opened by every rank.
+    Held as Python lists, Table 1's ~675,000 critic states would take ~12 GB on each rank;
+    mapped, the page cache holds what the sampler touches. The rows read back are the values
+    written (ints and floats as they were), in the same order, so training is unchanged.
+    Removed with the resume checkpoints when the stage finishes."""
+    import pyarrow as pa
+    from datasets import Dataset
+
+    from dapo_bench.pipeline import launch
+
+    path = directory / ROWS
+    if launch.is_main():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(ROWS + ".tmp")
+        source, writer = iter(rows), None
+        with pa.OSFile(str(tmp), "wb") as sink:
+            while chunk := list(itertools.islice(source, batch)):
+                table = pa.Table.from_pylist(chunk, schema=writer.schema if writer else None)
+                writer = writer or pa.ipc.new_stream(sink, table.schema)
+                writer.write_table(table)
+            if writer is None:
+                raise ValueError(f"no training rows for {directory}")
+            writer.close()
+        os.replace(tmp, path)
+    launch.wait()
+    return Dataset.from_file(str(path))
+
+
 def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> dict[str, Any]:
     """Train (resuming from the stage's last checkpoint), then save with ``save(state_dict,
     path)`` on the main process from the consolidated state dict (gathered from every rank
@@ -133,6 +170,7 @@ def train_and_save(trainer: Any, save: Any, tokenizer: Any, directory: Path) -> 
         # Resume points are for an interrupted stage; a finished one keeps only its model
         # (at 7B a checkpoint with Adam's moments is ~100 GB, seven times the model).
         shutil.rmtree(checkpoints, ignore_errors=True)
+        (directory / ROWS).unlink(missing_ok=True)
     losses = [h["loss"] for h in history if "loss" in h]
     return {"steps": trainer.state.global_step, "first_loss": losses[0] if losses else None,
             "last_loss": losses[-1] if losses else None,

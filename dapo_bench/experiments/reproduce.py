@@ -153,6 +153,7 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     model's alias in the names when the experiment has several models)."""
     recipe.require_base_model()  # one clear line before anything slow
     timer = Timer()
+    engines.stats.update(started=0, reloaded=0, reused=0)  # this recipe's, in its summary
     run = RunDir(run_dir)
     run.bind_recipe(recipe)
     hook = experiment.validation(recipe, data_dir) if experiment.validation else None

@@ -161,7 +161,7 @@ class StageLog:
         each line rather than the lines: memory grows with the number of items, not with the
         log's size, and the log is read twice and written once."""
         rank = {item_id: k for k, item_id in enumerate(order)}
-        where: dict[str, tuple[int, int, int]] = {}  # id -> (rank, offset, length)
+        where: dict[Any, tuple[int, int, int]] = {}  # id -> (rank, offset, length)
         lines = 0
         with self.path.open("rb") as handle:
             offset = 0
@@ -189,7 +189,7 @@ class StageLog:
 _ID_PREFIX = b'{"id": "'
 
 
-def _line_id(line: bytes) -> str:
+def _line_id(line: bytes) -> Any:
     """The ``id`` of a logged item. The stages write it first, so it is read off the line's
     start without parsing the rest (the seal of a tens-of-GB log is bound by this); anything
     else is parsed."""
@@ -198,7 +198,7 @@ def _line_id(line: bytes) -> str:
         found = line[len(_ID_PREFIX):end]
         if end > 0 and b"\\" not in found:
             return found.decode("utf-8")
-    return str(json.loads(line)["id"])
+    return json.loads(line)["id"]
 
 
 def fingerprint(stage: str, config: Any, inputs: Iterable[Manifest | str]) -> str:

@@ -223,3 +223,25 @@ def test_state_wise_batches_keep_all_actions_of_a_state_together() -> None:
     assert sorted(len(s["actions"]) for s in seen) == [2, 3]
     for s in seen:
         assert len(s["actions"]) == len(s["advantages"]) == len(s["ref_logps"])
+
+
+def test_sealing_a_log_rewrites_it_in_canonical_order_once_per_id(tmp_path) -> None:
+    """Items that finished out of order (several workers, a resume) and an item written twice:
+    the sealed log holds each id once, its last record, in the inputs' order; ids that need
+    JSON escapes and ids that are not strings go through the parser."""
+    import json
+
+    from dapo_bench.pipeline.runner import StageLog, read_items
+
+    log = StageLog(tmp_path / "stage", "fp")
+    assert log.open() == {}
+    records = [{"id": 'c"q', "v": 1}, {"id": "a", "v": 1}, {"x": 0, "id": 7, "v": 1},
+               {"id": "b", "v": 1}, {"id": "a", "v": 2}]
+    with log.appender() as out:
+        for record in records:
+            out.write(record)
+    log.finish("stage", {}, order=["a", "b", 'c"q', 7])
+    assert read_items(tmp_path / "stage") == [{"id": "a", "v": 2}, {"id": "b", "v": 1},
+                                              {"id": 'c"q', "v": 1}, {"x": 0, "id": 7, "v": 1}]
+    lines = (tmp_path / "stage" / "items.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["a", "b", 'c"q', 7]

@@ -1,5 +1,6 @@
 """GPU checks for a session that has one: vLLM CUDA generation through dapo-bench against raw
-vLLM on the same prompts, and one bf16 critic step and one bf16 policy step.
+vLLM on the same prompts, a kept engine given another checkpoint's weights in place against a
+fresh engine on it, and one bf16 critic step and one bf16 policy step.
 
     bash benchmarks/gpu_check.sh        (prints the figures; about 3 minutes on an H100)
 
@@ -48,6 +49,7 @@ def main() -> None:
     gen.close()
     print(f"vLLM CUDA generation: dapo-bench {tokens / ours_s:,.0f} tok/s, raw vLLM "
           f"{raw_tokens / raw_s:,.0f} tok/s (512 prompts x 4 samples, 256 new tokens)")
+    check_weight_reload(model, prompts[:64])
 
     device = torch.device("cuda")
     ids = torch.randint(10, 1000, (16, 512), device=device)
@@ -84,6 +86,31 @@ def main() -> None:
     torch.cuda.synchronize()
     print(f"bf16 policy step: {(time.perf_counter() - start) / 10 * 1000:.1f} ms "
           f"(16 states of 390 tokens, 8 actions each)")
+
+
+def check_weight_reload(model: Path, prompts: list[str], dtype: str = "bfloat16") -> None:
+    """A kept CUDA engine given another checkpoint's weights in place generates what a fresh
+    engine on that checkpoint does (greedy), and how long the load takes."""
+    from dapo_bench.generation import SamplingParams, engines, make_generator
+    from dapo_bench.testing import perturbed_copy
+
+    other = perturbed_copy(model, model.parent / "other", seed=1)
+    greedy = SamplingParams(max_new_tokens=64)
+    settings = {"backend": "vllm", "dtype": dtype, "gpu_memory_utilization": 0.5}
+    fresh = make_generator(str(other), **settings)
+    want = [g[0].token_ids for g in fresh.generate(prompts, greedy)]
+    fresh.close()
+    kept = engines.acquire(str(model), **settings)
+    kept.generate(prompts, greedy)
+    engines.release(kept)
+    start = time.perf_counter()
+    kept = engines.acquire(str(other), **settings)
+    load_s = time.perf_counter() - start
+    got = [g[0].token_ids for g in kept.generate(prompts, greedy)]
+    kept.close()
+    same = sum(a == b for a, b in zip(want, got, strict=True))
+    print(f"in-place weight load on CUDA: {load_s:.2f} s ({engines.stats}); greedy outputs "
+          f"equal to a fresh engine's: {same} of {len(prompts)}")
 
 
 if __name__ == "__main__":

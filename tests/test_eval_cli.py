@@ -141,3 +141,14 @@ def test_sampled_eval_keeps_every_sample(model: Path, tmp_path: Path) -> None:
     # the same command again reuses all six
     code, out = _eval(*args)
     assert code == 0 and "all 6 sample(s) already generated" in out
+
+
+def test_bad_distributed_settings_are_one_line_errors(model: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    common = ["eval", str(model), "--benchmarks", "gsm8k", "--out", str(tmp_path)]
+    result = runner.invoke(main, [*common, "--set", "policy.beta=1"])
+    assert result.exit_code == 2 and "only distributed.KEY=VALUE" in result.output
+    result = runner.invoke(main, [*common, "--set", "distributed.workers=0"])
+    assert result.exit_code == 2 and "--set distributed.workers" in result.output
+    result = runner.invoke(main, [*common, "--set", "distributed.engine=spark"])
+    assert result.exit_code == 2 and "--set distributed.engine" in result.output

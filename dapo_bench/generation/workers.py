@@ -171,7 +171,7 @@ class RayPool:
             import ray
         except ImportError as exc:
             raise UserInputError("distributed.engine=ray needs Ray: pip install "
-                                 "'dapo-bench[dist]'") from exc
+                                 "'dapo-bench[ray]'") from exc
         self.ray, self.spec, self.workers = ray, spec, workers
         self.max_retries = max_retries
         if not ray.is_initialized():

@@ -46,6 +46,17 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
         total += len(old)
     assert total > 0 and agree / total >= 0.97, (agree, total)
 
+    # --plan --calibrate: the length assumptions measured on this run
+    planned = subprocess.run([*cmd[:6], "--plan", "--calibrate", str(tmp_path / "run" /
+                                                                    "toy-base"),
+                              "--run", str(tmp_path / "plan")], capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    plan = json.loads((tmp_path / "plan" / "toy-base" / "plan.json").read_text())
+    diagnostics = summary["diagnostics"]
+    assert plan["assumptions"]["steps_per_solution"] == pytest.approx(
+        diagnostics["iter1/states"]["states"] / diagnostics["iter1/rollouts"]["selected"])
+
 
 def test_the_plan_disk_estimate_matches_what_a_run_writes(tmp_path: Path) -> None:
     """The plan's bytes per stage, with the lengths measured on the run (--calibrate), against

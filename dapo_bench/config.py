@@ -103,6 +103,15 @@ class DistributedConfig(_Section):
     cpus_per_worker: float = Field(1, ge=0)
     max_retries: int = Field(2, ge=0)  # restarts of a dead actor, then its job moves on
 
+    def gpu_mismatch(self, tensor_parallel_size: int) -> str | None:
+        """Why these workers cannot hold engines of ``tensor_parallel_size`` GPUs (None: they
+        can): a worker's engine spans exactly the GPUs Ray gives it."""
+        if self.engine == "ray" and self.gpus_per_worker >= 1 and \
+                self.gpus_per_worker != tensor_parallel_size:
+            return (f"distributed.gpus_per_worker is {self.gpus_per_worker:g} but the engine's "
+                    f"tensor-parallel size is {tensor_parallel_size}: set them equal")
+        return None
+
 
 class Recipe(_Section):
     name: str
@@ -147,6 +156,12 @@ class Recipe(_Section):
         ev.setdefault("stop", list(spec.stop))
         out["eval"] = ev
         return out
+
+    @model_validator(mode="after")
+    def _workers_fit_their_engines(self) -> Recipe:
+        if (why := self.distributed.gpu_mismatch(self.tensor_parallel_size)) is not None:
+            raise ValueError(why)
+        return self
 
     def require_base_model(self) -> str:
         if self.base_model:

@@ -152,3 +152,10 @@ def test_bad_distributed_settings_are_one_line_errors(model: Path, tmp_path: Pat
     assert result.exit_code == 2 and "--set distributed.workers" in result.output
     result = runner.invoke(main, [*common, "--set", "distributed.engine=spark"])
     assert result.exit_code == 2 and "--set distributed.engine" in result.output
+
+
+def test_workers_must_hold_their_engines_gpus(model: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "eval", str(model), "--benchmarks", "gsm8k", "--out", str(tmp_path), "--workers", "2",
+        "--tensor-parallel-size", "2", "--set", "distributed.gpus_per_worker=1"])
+    assert result.exit_code == 2 and "--tensor-parallel-size is 2" in result.output

@@ -174,3 +174,12 @@ def test_plan_counts_the_training_set_when_the_data_is_here(tmp_path: Path,
     assert plan["throughput"]["gpus"] == 16
     assert plan["throughput"]["generation_tokens_per_s_per_gpu"] == 4000
     assert plan["wall_hours"] == pytest.approx(plan["gpu_hours"] / 16, abs=0.1)
+
+
+def test_ray_workers_must_hold_the_engines_tensor_parallel_gpus() -> None:
+    recipe = paper_recipe("table1", "qwen2.5-72b-instruct")
+    with pytest.raises(DataError, match="gpus_per_worker is 1 but the engine's tensor-parallel "
+                                        "size is 4"):
+        load_recipe(recipe, {"distributed.engine": "ray", "distributed.gpus_per_worker": 1})
+    fitted = load_recipe(recipe, {"distributed.engine": "ray", "distributed.gpus_per_worker": 4})
+    assert fitted.distributed.gpus_per_worker == fitted.tensor_parallel_size == 4

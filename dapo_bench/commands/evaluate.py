@@ -151,6 +151,10 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
 
         os.environ[POLICY_ENV] = math_policy
     names = _split(benchmarks) or suite_benchmarks(suite or "math")
+    distributed = distributed_options(workers, ray_address, overrides)
+    if distributed is not None and (
+            why := distributed.gpu_mismatch(tensor_parallel_size)) is not None:
+        raise UserInputError(why.replace("tensor-parallel size", "--tensor-parallel-size"))
     show = progress if progress is not None else _err.is_terminal
     gen_kwargs: dict[str, Any] = {"tensor_parallel_size": tensor_parallel_size,
                                   "max_model_len": max_model_len}
@@ -163,7 +167,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
         max_new_tokens=max_new_tokens, n=n_samples, temperature=temperature, top_p=top_p,
         seed=seed, dtype=dtype, limit=limit, data_dir=data_dir, regrade=regrade,
         overwrite=overwrite, workers=grade_workers, progress=show, generator_kwargs=gen_kwargs,
-        distributed=distributed_options(workers, ray_address, overrides),
+        distributed=distributed,
         skip_missing_data=not benchmarks, cross_grade=cross_grade)
 
     def say(line: str) -> None:

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dapo_bench.testing import output_agreement
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,14 +49,8 @@ def main() -> None:
               f"weights in place, {e['reused']} reused as they were")
     stored = Path(__file__).resolve().parents[1] / "results" / ("toy-smoke" if args.smoke
                                                                  else "toy")
-    same = total = 0
-    for old in sorted(stored.glob("*/*.samples.jsonl")):
-        new = run / "results" / old.parent.name / old.name
-        before = [json.loads(line)["output"] for line in old.read_text().splitlines()]
-        after = [json.loads(line)["output"] for line in new.read_text().splitlines()] \
-            if new.is_file() else []
-        total += len(before)
-        same += sum(a == b for a, b in zip(before, after, strict=False))
+    agreement = output_agreement(stored, run / "results").values()
+    same, total = sum(a.same for a in agreement), sum(a.stored for a in agreement)
     print(f"samples identical to {stored.name} (stored): {same:,} of {total:,}")
 
 

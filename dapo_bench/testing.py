@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["build_tiny_qwen2", "cached_tiny_qwen2", "tiny_corpus"]
@@ -174,3 +175,34 @@ def perturbed_copy(source: Path, target: Path, seed: int) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(source / name, target / name)
     return target
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Samples of one stored result: how many, how many a fresh run has, how many of those
+    have the same output."""
+
+    same: int
+    stored: int
+    fresh: int
+
+
+def output_agreement(stored: Path, fresh: Path,
+                     only: set[tuple[str, str]] | None = None
+                     ) -> dict[tuple[str, str], Agreement]:
+    """Per (model, benchmark) result of the results root ``stored`` (or of those in
+    ``only``), how the outputs in the results root ``fresh`` compare, sample id by sample id
+    (a result missing from ``fresh`` has no fresh samples)."""
+    from dapo_bench.report.results import ResultsStore
+
+    before, after = ResultsStore(stored), ResultsStore(fresh)
+    out = {}
+    for key, result in before.results().items():
+        if only is not None and key not in only:
+            continue
+        old = {s.id: s.output for s in before.read_samples(result) or []}
+        new = {s.id: s.output for s in after.read_samples(after.read(*key)) or []} \
+            if after.exists(*key) else {}
+        out[key] = Agreement(sum(new.get(i) == text for i, text in old.items()), len(old),
+                             len(new))
+    return out

@@ -16,6 +16,7 @@ from dapo_bench.config import Recipe
 from dapo_bench.pipeline.chain import run_stage
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import RunDir, read_items
+from dapo_bench.testing import output_agreement
 
 pytestmark = pytest.mark.slow
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'dapo-bench[ray]')")
@@ -156,14 +157,12 @@ def test_accelerate_launch_runs_every_stage_on_two_ranks(tmp_path: Path) -> None
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "no regression in 2 comparison(s)" in check.stdout
-    for name in ("toy-base+dapo", "toy-base+dapo-iter2"):
-        def outputs(root: Path, model: str = name) -> list[str]:
-            lines = (root / model / "toy_arith.samples.jsonl").read_text().splitlines()
-            return [json.loads(line)["output"] for line in lines]
-
-        old, new = outputs(repo / "results" / "toy-smoke"), outputs(results)
-        assert len(old) == len(new) == 50
-        assert sum(a == b for a, b in zip(old, new, strict=True)) >= 0.97 * len(old), name
+    agreement = output_agreement(repo / "results" / "toy-smoke", results, only={
+        ("toy-base+dapo", "toy_arith"), ("toy-base+dapo-iter2", "toy_arith")})
+    assert len(agreement) == 2
+    for key, found in agreement.items():
+        assert found.stored == found.fresh == 50
+        assert found.same >= 0.97 * found.stored, key
 
 
 def test_eval_on_two_ray_workers_stores_the_samples_of_one_engine(tmp_path: Path) -> None:
@@ -238,12 +237,9 @@ def test_toy_smoke_reproduction_on_two_ray_workers_matches_the_stored_one(
             manifest = json.loads((tmp_path / "run" / "toy-base" / f"iter{iteration}" / stage /
                                    "manifest.json").read_text())
             assert manifest["distributed"] == {"engine": "ray", "workers": 2}
-    same = total = 0
-    for stored in sorted((repo / "results" / "toy-smoke").glob("*/*.samples.jsonl")):
-        fresh = results / stored.parent.name / stored.name
-        old = [json.loads(line)["output"] for line in stored.read_text().splitlines()]
-        new = [json.loads(line)["output"] for line in fresh.read_text().splitlines()]
-        assert len(old) == len(new), fresh
-        same += sum(a == b for a, b in zip(old, new, strict=True))
-        total += len(old)
+    agreement = output_agreement(repo / "results" / "toy-smoke", results)
+    for key, found in agreement.items():
+        assert found.stored == found.fresh, key
+    same = sum(found.same for found in agreement.values())
+    total = sum(found.stored for found in agreement.values())
     assert total == 1250 and same >= 0.97 * total, (same, total)

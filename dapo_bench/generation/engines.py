@@ -113,10 +113,8 @@ def release(generator: BaseGenerator) -> None:
 
 def free_device_memory() -> None:
     """Close the kept engine if it holds accelerator memory."""
-    global _kept
     if _kept is not None and _kept[1].holds_device_memory:
-        _kept[1].close()
-        _kept = None
+        close_kept()
 
 
 def close_kept() -> None:

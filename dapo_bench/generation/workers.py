@@ -77,14 +77,12 @@ class GenerationWorker:
             import torch
 
             torch.set_num_threads(threads)
-        from dapo_bench.generation import engines
 
         self.index, self.spec, self.model = index, spec, spec.model
         # A kept engine outlives the worker for the next stage or evaluation (one process);
         # a Ray actor's engine dies with its actor.
         self.keep_engine = keep_engine
-        self.generator = engines.acquire(spec.model, backend=spec.backend, dtype=spec.dtype,
-                                         seed=spec.seed, **spec.generator_kwargs)
+        self.generator = self._engine(spec.model)
         self.grader: Any = None
         if spec.benchmark is not None:
             from dapo_bench.grading import grading_session
@@ -99,11 +97,16 @@ class GenerationWorker:
         the backend can take them, else a new engine."""
         from dapo_bench.generation import engines
 
-        spec = self.spec
         engines.release(self.generator)  # kept for the acquire below, or closed
-        self.generator = engines.acquire(model, backend=spec.backend, dtype=spec.dtype,
-                                         seed=spec.seed, **spec.generator_kwargs)
+        self.generator = self._engine(model)
         self.model = model
+
+    def _engine(self, model: str) -> BaseGenerator:
+        from dapo_bench.generation import engines
+
+        spec = self.spec
+        return engines.acquire(model, backend=spec.backend, dtype=spec.dtype, seed=spec.seed,
+                               **spec.generator_kwargs)
 
     def run(self, job: Job) -> JobResult:
         if job.model is not None and job.model != self.model:

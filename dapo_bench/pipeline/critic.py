@@ -118,14 +118,7 @@ def _trainer_class() -> type:
             inputs.pop("rows", None)
             keep = fresh_mask(inputs.pop("fresh", None), targets.device)
             logits = model(**inputs)
-            if keep is None:
-                loss = self.global_mean(bce_soft(logits, targets), len(targets),
-                                        num_items_in_batch)
-            elif keep.any():
-                loss = self.global_mean(bce_soft(logits[keep], targets[keep]),
-                                        int(keep.sum()), num_items_in_batch)
-            else:  # only repeated rows: a step with no weight, still in step with the others
-                loss = logits.sum() * 0.0
+            loss = self.weighted_mean(bce_soft, (logits, targets), keep, num_items_in_batch)
             return (loss, logits) if return_outputs else loss
 
     return CriticTrainer

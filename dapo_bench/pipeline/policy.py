@@ -104,16 +104,11 @@ def _trainer_class() -> type:
             advs = torch.tensor([a for s in states for a in s["advantages"]],
                                 device=logps.device)
             keep = fresh_mask(inputs.get("fresh"), logps.device)
-            if keep is None:
-                loss = self.global_mean(dapo_loss(logps, refs, advs, self.beta), len(advs),
-                                        num_items_in_batch)
-            else:  # a state's pairs share its weight
-                pairs = torch.repeat_interleave(keep, torch.tensor(
+            if keep is not None:  # a state's pairs share its weight
+                keep = torch.repeat_interleave(keep, torch.tensor(
                     [len(s["actions"]) for s in states], device=logps.device))
-                loss = self.global_mean(dapo_loss(logps[pairs], refs[pairs], advs[pairs],
-                                                  self.beta), int(pairs.sum()),
-                                        num_items_in_batch) if pairs.any() else \
-                    logps.sum() * 0.0
+            loss = self.weighted_mean(lambda lp, rf, ad: dapo_loss(lp, rf, ad, self.beta),
+                                      (logps, refs, advs), keep, num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
         def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,19 @@ class GlobalBatchMean:
         total = int(num_items_in_batch)
         ranks = self.accelerator.num_processes  # type: ignore[attr-defined]
         return mean_loss * (items * ranks / total)
+
+    def weighted_mean(self, loss: Callable[..., torch.Tensor],
+                      tensors: tuple[torch.Tensor, ...], keep: torch.Tensor | None,
+                      num_items_in_batch: Any) -> torch.Tensor:
+        """``loss(*tensors)`` (a mean over their items) over the items ``keep`` selects
+        (None: all), as its share of the global batch's mean. A micro-batch of repeats only
+        gives a zero that still takes part in the step, as DDP needs."""
+        if keep is None:
+            return self.global_mean(loss(*tensors), len(tensors[0]), num_items_in_batch)
+        if not keep.any():
+            return tensors[0].sum() * 0.0
+        return self.global_mean(loss(*(t[keep] for t in tensors)), int(keep.sum()),
+                                num_items_in_batch)
 
 
 def fresh_mask(fresh: list[bool] | None, device: Any) -> torch.Tensor | None:

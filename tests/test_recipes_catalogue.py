@@ -183,3 +183,25 @@ def test_ray_workers_must_hold_the_engines_tensor_parallel_gpus() -> None:
         load_recipe(recipe, {"distributed.engine": "ray", "distributed.gpus_per_worker": 1})
     fitted = load_recipe(recipe, {"distributed.engine": "ray", "distributed.gpus_per_worker": 4})
     assert fitted.distributed.gpus_per_worker == fitted.tensor_parallel_size == 4
+
+
+def test_calibration_measures_the_kept_samples_of_a_run(tmp_path: Path) -> None:
+    """Samples that were not kept carry no token ids: the lengths come from the kept ones."""
+    from dapo_bench.experiments.plan import measured_assumptions
+
+    rollouts, states = tmp_path / "iter1" / "rollouts", tmp_path / "iter1" / "states"
+    rollouts.mkdir(parents=True)
+    states.mkdir(parents=True)
+    kept = {"text": "1+1=2\n", "correct": True, "token_ids": [11, 222, 3]}
+    (rollouts / "items.jsonl").write_text(json.dumps(
+        {"id": "p1", "prompt_ids": [1, 2], "samples": [kept, {"text": "wrong", "correct": False}],
+         "selected": [0]}) + "\n")
+    (states / "items.jsonl").write_text("".join(json.dumps({"id": f"s{k}"}) + "\n"
+                                                for k in range(3)))
+    recipe = load_recipe(paper_recipe("table1", "qwen2.5-math"))
+    measured = measured_assumptions(tmp_path, recipe)
+    assert measured["steps_per_solution"] == 3
+    assert measured["mean_length_fraction"] == 3 / recipe.rollout.max_new_tokens
+    assert measured["chars_per_token"] == len('1+1=2\\n') / 3
+    assert measured["bytes_per_token_id"] == (4 + 5 + 3) / 3
+    assert measured["prompt_tokens"] == 2

@@ -75,7 +75,7 @@ def checkpoint_bytes(recipe: Recipe, spec: Any) -> float | None:
 
     try:
         local = Path(resolve_model(recipe.require_base_model()))
-    except Exception:
+    except UserInputError:  # no base model named yet, or an unknown builtin: the catalogue's
         local = None
     if local is not None and local.is_dir():
         files = [*local.glob("*.safetensors"), *local.glob("*.bin")]
@@ -86,24 +86,31 @@ def checkpoint_bytes(recipe: Recipe, spec: Any) -> float | None:
 
 def measured_assumptions(run: Path, recipe: Recipe) -> dict[str, float]:
     """The length assumptions as measured on a finished run's first iteration (a ``--smoke``
-    run of the same model gives its real solution lengths, steps and tokenizer)."""
-    from dapo_bench.pipeline.runner import read_items
+    run of the same model gives its real solution lengths, steps and tokenizer), on the kept
+    samples, the ones logged with their token ids. The logs are read one item at a time: a
+    full run's are GBs."""
+    from dapo_bench.pipeline.runner import iter_items
 
-    rollouts = read_items(run / "iter1" / "rollouts")
-    samples = [s for item in rollouts for s in item["samples"]]
-    states = read_items(run / "iter1" / "states")
-    if not samples or not states:
+    problems = samples = tokens = chars = id_bytes = selected = prompt_tokens = 0
+    for item in iter_items(run / "iter1" / "rollouts"):
+        problems += 1
+        selected += len(item["selected"])
+        prompt_tokens += len(item["prompt_ids"])
+        for sample in item["samples"]:
+            if "token_ids" not in sample:  # only kept samples keep their token ids
+                continue
+            samples += 1
+            tokens += len(sample["token_ids"])
+            id_bytes += sum(len(str(i)) + 2 for i in sample["token_ids"])
+            chars += len(json.dumps(sample["text"])) - 2  # as logged: "\\n" is two characters
+    states = sum(1 for _ in iter_items(run / "iter1" / "states"))
+    if not samples or not states or not tokens:
         raise UserInputError(f"{run}: no finished rollouts and states to measure")
-    tokens = sum(len(s["token_ids"]) for s in samples)
-    ids = [i for s in samples for i in s["token_ids"]]
-    selected = sum(len(item["selected"]) for item in rollouts)
     return {**ASSUMPTIONS,
-            "steps_per_solution": len(states) / selected,
-            "mean_length_fraction": tokens / len(samples) / recipe.rollout.max_new_tokens,
-            # as logged: JSON escapes ("\\n" is two characters)
-            "chars_per_token": sum(len(json.dumps(s["text"])) - 2 for s in samples) / tokens,
-            "bytes_per_token_id": sum(len(str(i)) + 2 for i in ids) / len(ids),
-            "prompt_tokens": sum(len(item["prompt_ids"]) for item in rollouts) / len(rollouts)}
+            "steps_per_solution": states / selected,
+            "mean_length_fraction": tokens / samples / recipe.rollout.max_new_tokens,
+            "chars_per_token": chars / tokens, "bytes_per_token_id": id_bytes / tokens,
+            "prompt_tokens": prompt_tokens / problems}
 
 
 def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path | None,

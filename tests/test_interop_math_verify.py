@@ -83,13 +83,28 @@ def test_eval_cross_grade_on_toy(tmp_path: Path) -> None:
 
 
 def test_overrun_is_a_timeout_and_the_worker_is_replaced() -> None:
+    """The mechanism, with no budget a loaded machine can break: a case given no time at all
+    (a huge sum, polled once) cannot answer in time; the ordinary cases after it, on the
+    replaced worker, get a budget far beyond any load."""
+    from dapo_bench.interop.math_verify import _Worker
+
     huge = "\\boxed{" + "+".join(f"x_{{{i}}}" for i in range(3000)) + "}"
-    verdicts = verify_many([(huge, "1"), ("\\boxed{4}", "4"), ("\\boxed{5}", "4")], workers=1,
-                           timeout_s=0.05)
-    assert verdicts[0].verdict == "timeout" and not verdicts[0].correct
-    # a fresh worker needs its start-up, which the answer's timeout does not include
-    assert verdicts[1].correct and verdicts[1].verdict == "correct"
-    assert verdicts[2].verdict == "wrong"
+    worker = _Worker(tool_python(MATH_VERIFY))
+    try:
+        assert worker.judge("1", "\\boxed{4}", 600.0).verdict == "wrong"  # started and warm
+        first = worker.proc
+        timed_out = worker.judge("1", huge, 0.0)
+        assert timed_out.verdict == "timeout" and not timed_out.correct
+        assert worker.proc is None and first is not None and first.poll() is not None
+        # a fresh worker needs its start-up, which the answer's budget does not include
+        assert worker.judge("4", "\\boxed{4}", 600.0).verdict == "correct"
+        assert worker.proc is not None and worker.proc is not first
+        assert worker.judge("4", "\\boxed{5}", 600.0).verdict == "wrong"
+    finally:
+        worker.close()
+    verdicts = verify_many([("\\boxed{4}", "4"), ("\\boxed{5}", "4")], workers=1,
+                           timeout_s=600.0)
+    assert [v.verdict for v in verdicts] == ["correct", "wrong"]
 
 
 def test_missing_tool_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -97,7 +97,7 @@ def audit_host(env: dict[str, Any], uids: set[int], results: dict[str, Any]) -> 
     assert env["victim"].poll() is None, "the host process was killed"
     for name, grade in results.items():
         assert env["token"] not in (grade.detail or ""), f"{name} leaked the secret"
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 120  # a bound on the wait, not an assertion on time
     while (left := host_leftovers(uids)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"processes left behind: {left}"

@@ -180,9 +180,7 @@ def test_no_connection_leaves_the_jail(stack: str, server: LoopbackServer) -> No
     jail = Jail(stack, FAST_POLICY.limits)
     try:
         facts = jail.start()
-        started = time.monotonic()
         got, _ = _run(jail, PROBE.replace("PORT", str(server.port)))
-        elapsed = time.monotonic() - started
     finally:
         jail.close()
     assert server.stop() == [], f"{stack}: the host's loopback server was reached"
@@ -192,8 +190,8 @@ def test_no_connection_leaves_the_jail(stack: str, server: LoopbackServer) -> No
         assert "netns(lo)" in facts["layers"] and facts["interfaces"] == ["lo"]
         assert facts["netns"] and facts["netns"] != host_netns()
         assert got["tcp4 loopback"] == got["tcp6 loopback"] == "connect ECONNREFUSED", got
+        # refused and unreachable at once (errors, not time-outs)
         assert got["tcp4 outside"] == got["tcp6 outside"] == "connect ENETUNREACH", got
-        assert elapsed < 20  # refused and unreachable at once, not timed out
     else:
         assert "netns(lo)" not in facts["layers"]
         assert set(got.values()) == {"socket EAFNOSUPPORT"}, got

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SmokeRun
 
 from dapo_bench.report.results import ResultsStore
 
@@ -18,12 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 STORED = REPO / "results" / "toy-smoke"
 
 
-def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
-    results = tmp_path / "results"
-    cmd = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--smoke", "--run",
-           str(tmp_path / "run"), "--results", str(results), "--no-progress"]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_smoke_reproduction_matches_the_stored_results(toy_smoke: SmokeRun, tmp_path: Path
+                                                       ) -> None:
+    results = toy_smoke.results
     summary = json.loads((results / "summary.json").read_text())
     assert {"toy-base", "toy-base+dapo", "toy-base+dapo-iter2", "toy-base+dapo-mc",
             "toy-base+dapo-shuffled"} <= set(summary["results"])
@@ -47,10 +45,9 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
     assert total > 0 and agree / total >= 0.97, (agree, total)
 
     # --plan --calibrate: the length assumptions measured on this run
-    planned = subprocess.run([*cmd[:6], "--plan", "--calibrate", str(tmp_path / "run" /
-                                                                    "toy-base"),
-                              "--run", str(tmp_path / "plan")], capture_output=True, text=True,
-                             cwd=tmp_path)
+    planned = subprocess.run([*toy_smoke.command[:6], "--plan", "--calibrate",
+                              str(toy_smoke.run_dir), "--run", str(tmp_path / "plan")],
+                             capture_output=True, text=True, cwd=tmp_path)
     assert planned.returncode == 0, planned.stderr[-3000:]
     plan = json.loads((tmp_path / "plan" / "toy-base" / "plan.json").read_text())
     diagnostics = summary["diagnostics"]
@@ -58,15 +55,16 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
         diagnostics["iter1/states"]["states"] / diagnostics["iter1/rollouts"]["selected"])
 
 
-def test_the_plan_disk_estimate_matches_what_a_run_writes(tmp_path: Path) -> None:
+def test_the_plan_disk_estimate_matches_what_a_run_writes(toy_smoke: SmokeRun) -> None:
     """The plan's bytes per stage, with the lengths measured on the run (--calibrate), against
-    the bytes the stages left on disk; a finished trainer stage keeps only its model."""
+    the bytes the stages left on disk; a finished trainer stage keeps only its model. The
+    smoke reproduction's run directory holds the recipe's chain (its variants beside it)."""
     from dapo_bench.config import load_recipe
     from dapo_bench.experiments.plan import make_plan, measured_assumptions
-    from dapo_bench.pipeline.chain import run_all
+    from dapo_bench.pipeline.runner import RunDir
 
     recipe = load_recipe(REPO / "recipes" / "toy-smoke.yaml")
-    run = run_all(recipe, tmp_path / "run", progress=False)
+    run = RunDir(toy_smoke.run_dir)
     plan = make_plan("toy", None, recipe, data_dir=None, eval_limit=None, variants=[],
                      assumptions=measured_assumptions(run.root, recipe))
     compared = 0

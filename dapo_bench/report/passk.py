@@ -191,6 +191,4 @@ def parse_ks(text: str | None, n: int) -> tuple[int, ...]:
             raise UserInputError(f"--k {text!r}: k={k} is larger than --n {n} (samples per "
                                  f"problem)")
         ks_list.append(k)
-    if not ks_list:
-        raise UserInputError(f"--k {text!r}: give at least one k")
     return tuple(sorted(set(ks_list)))

@@ -311,3 +311,19 @@ def test_bad_k_is_one_line_and_exit_2(k: str, tmp_path: Path) -> None:
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: --k"), proc.stderr
     assert not (tmp_path / "toy-base").exists()  # refused before anything was written
+
+
+def test_regrade_takes_n_from_the_log(eval_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(eval_root, root)
+    code, out = _cli("eval", str(TOY_MODEL), "--name", "toy-base", "--benchmarks", "toy_arith",
+                     "--limit", "8", "--out", str(root), "--regrade", "--no-progress",
+                     "--grade-workers", "1", "--k", "8")
+    assert code == 2 and "--k 8 is larger than the 4 sample(s)" in out
+    before, _ = _stored(eval_root)
+    code, out = _cli("eval", str(TOY_MODEL), "--name", "toy-base", "--benchmarks", "toy_arith",
+                     "--limit", "8", "--out", str(root), "--regrade", "--no-progress",
+                     "--grade-workers", "1")
+    assert code == 0, out
+    after, _ = _stored(root)
+    assert after["pass_at_k"] == before["pass_at_k"] and after["maj_at_k"] == before["maj_at_k"]

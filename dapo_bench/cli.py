@@ -52,8 +52,10 @@ def main() -> None:
               help="Comma-separated benchmark columns (default: the paper's).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Also write the rendered table to this file.")
+@click.option("--metric", default="accuracy", show_default=True,
+              help="What the cells show: accuracy, pass@K or maj@K (from `eval --n N --k`).")
 def table(name: str, results_dir: Path, fmt: str, paper: bool, benchmarks: str | None,
-          out: Path | None) -> None:
+          out: Path | None, metric: str) -> None:
     """Render the paper's Table 1, 2 or 3 layout from stored results, with signed deltas."""
     from dapo_bench.jsonio import atomic_write_text
     from dapo_bench.report.results import ResultsStore
@@ -62,9 +64,13 @@ def table(name: str, results_dir: Path, fmt: str, paper: bool, benchmarks: str |
     if not results_dir.is_dir():
         raise UserInputError(f"results directory {results_dir} does not exist")
     cols = tuple(b.strip() for b in benchmarks.split(",")) if benchmarks else None
-    built = build_table(name, ResultsStore(results_dir), with_paper=paper, benchmarks=cols)
+    built = build_table(name, ResultsStore(results_dir), with_paper=paper, benchmarks=cols,
+                        metric=metric)
     if not built.rows:
         raise UserInputError(f"no results under {results_dir} for any model of {name}")
+    if metric != "accuracy" and all(c.value is None for r in built.rows for c in r.cells):
+        raise UserInputError(f"no result under {results_dir} holds {metric} (made by `eval "
+                             f"--n N --k K`)")
     text = render(built, fmt)
     click.echo(text, nl=False)
     if out is not None:
@@ -79,7 +85,8 @@ def table(name: str, results_dir: Path, fmt: str, paper: bool, benchmarks: str |
 @click.option("--tolerance", type=float, default=1.0, show_default=True,
               help="Allowed drop in points when no per-sample records pair the two sides.")
 @click.option("--alpha", type=float, default=0.05, show_default=True,
-              help="Significance level of the paired (McNemar) test.")
+              help="Significance level of the paired tests (McNemar on samples; sign test on "
+                   "per-problem pass@k / maj@k).")
 def check(baseline: Path, current: Path, tolerance: float, alpha: float) -> None:
     """Compare current results with a baseline; exit 1 on a regression, 2 on bad input."""
     from dapo_bench.report.check import check as run_check
@@ -93,11 +100,15 @@ def check(baseline: Path, current: Path, tolerance: float, alpha: float) -> None
         if c.method == "paired":
             test = f"McNemar (-{c.worse}/+{c.better})"
             detail = f"p={c.p_value:.3g}"
+        elif c.method == "paired-problems":
+            test = f"sign test (-{c.worse}/+{c.better} problems)"
+            detail = f"p={c.p_value:.3g}"
         else:
             test, detail = "tolerance", f"{tolerance:g} pts"
         status = "[red]REGRESSION[/]" if c.regression else (
             "[green]ok[/]" if abs(c.delta) < 1e-12 else "[yellow]changed[/]")
-        out.add_row(c.model, c.benchmark, f"{c.baseline:.2f}", f"{c.current:.2f}",
+        bench = c.benchmark if c.metric == "accuracy" else f"{c.benchmark} {c.metric}"
+        out.add_row(c.model, bench, f"{c.baseline:.2f}", f"{c.current:.2f}",
                     f"{c.delta:+.2f}", test, detail, status)
     console.print(out)
     for label, keys in (("only in baseline", report.only_baseline),
@@ -105,7 +116,8 @@ def check(baseline: Path, current: Path, tolerance: float, alpha: float) -> None
         if keys:
             console.print(f"{label}: " + ", ".join(f"{m}/{b}" for m, b in keys))
     if report.regressions:
-        console.print(f"[bold red]{len(report.regressions)} regression(s)[/]")
+        names = ", ".join(f"{c.model}/{c.benchmark} {c.metric}" for c in report.regressions)
+        console.print(f"[bold red]{len(report.regressions)} regression(s)[/]: {names}")
         sys.exit(1)
     console.print(f"[bold green]no regression[/] in {len(report.comparisons)} comparison(s)")
 

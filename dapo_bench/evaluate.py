@@ -39,6 +39,7 @@ from dapo_bench.data.registry import (
 from dapo_bench.errors import UserInputError
 from dapo_bench.generation.base import Completion, SamplingParams, request_seed
 from dapo_bench.jsonio import JsonlAppender, atomic_write_json, iter_jsonl, read_json
+from dapo_bench.report.passk import parse_ks
 from dapo_bench.report.results import (
     BenchmarkResult,
     ResultsStore,
@@ -97,6 +98,9 @@ class EvalSettings:
     skip_finished: bool = False
     generator: Any = None  # a generator to use (not closed here); else one is loaded
     cross_grade: str | None = None  # "math-verify": its verdict beside ours (dapo_bench.interop)
+    # pass@k (and maj@k for math) for these k, from the n samples per problem; () for none.
+    ks: tuple[int, ...] = ()
+    default_ks: bool = False  # ks empty: 1, powers of two and n when n > 1 (the CLI's default)
 
 
 @dataclass
@@ -249,6 +253,9 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
                 result, samples = cross_grade_result(
                     result, samples, store.samples_path(name, plan.benchmark),
                     workers=settings.workers, say=say)
+            ks = settings.ks or (parse_ks(None, plan.params.n) if settings.default_ks else ())
+            if ks:
+                result, samples = _with_k_metrics(plan, result, samples, ks, settings)
             store.write(result, samples)
             outcomes.append(BenchmarkOutcome(plan.benchmark, result, generated, reused, gen_s,
                                              grade_s))
@@ -533,6 +540,32 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
     result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,
                              n_correct=n_correct, provenance=provenance)
     return result, samples, grade_s
+
+
+def _with_k_metrics(plan: _Plan, result: BenchmarkResult, samples: list[SampleRecord],
+                    ks: tuple[int, ...], settings: EvalSettings
+                    ) -> tuple[BenchmarkResult, list[SampleRecord]]:
+    """pass@k (every benchmark) and maj@k (math: answers clustered by the grader) for the
+    requested k; each math sample records its answer's cluster, so both recompute from the
+    stored samples. Code has no maj@k: programs are not compared for equivalence."""
+    from dapo_bench.report.passk import CLUSTER_FIELD, k_figures, problem_groups
+
+    too_big = [k for k in ks if k > plan.params.n]
+    if too_big:
+        raise UserInputError(f"--k {too_big[0]} is larger than the {plan.params.n} sample(s) "
+                             f"per problem of {plan.benchmark!r}")
+    update: dict[str, Any] = {"pass_at_k": k_figures("pass", ks, samples)}
+    if get_benchmark(plan.benchmark).kind != "code":
+        from dapo_bench.grading.math.cluster import cluster_labels
+
+        groups = list(problem_groups(samples).values())
+        labels = cluster_labels([[(s.correct, s.extracted) for s in g] for g in groups],
+                                plan.benchmark, workers=settings.workers)
+        label_of = {s.id: label for g, ls in zip(groups, labels, strict=True)
+                    for s, label in zip(g, ls, strict=True)}
+        samples = [s.model_copy(update={CLUSTER_FIELD: label_of[s.id]}) for s in samples]
+        update["maj_at_k"] = k_figures("maj", ks, samples)
+    return result.model_copy(update=update), samples
 
 
 def _described(generator: Any, settings: EvalSettings) -> dict[str, Any]:

@@ -81,6 +81,9 @@ def _split(value: str | None) -> list[str]:
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=2048, show_default=True)
 @click.option("--n", "n_samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Samples per problem.")
+@click.option("--k", "ks", default=None, metavar="K,K,...",
+              help="Report pass@k and maj@k (math) for these k, each <= --n (default with "
+                   "--n N > 1: 1, the powers of two between, and N).")
 @click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="0 is greedy (the paper's setting).")
 @click.option("--top-p", type=click.FloatRange(min=0, min_open=True, max=1), default=1.0,
@@ -134,7 +137,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
             ray_address: str | None, overrides: tuple[str, ...], grade_workers: int | None,
             batch_size: int | None, tensor_parallel_size: int, kv_cache_gb: float | None,
             max_model_len: int | None, progress: bool | None, math_policy: str | None,
-            cross_grade: str | None) -> None:
+            cross_grade: str | None, ks: str | None) -> None:
     """Evaluate checkpoint CKPT (a directory or hub id): generate, grade, store every sample.
 
     Writes OUT/NAME/BENCHMARK.json and .samples.jsonl; the raw generations go to
@@ -143,6 +146,7 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
     """
     from dapo_bench.config import distributed_options
     from dapo_bench.evaluate import EvalSettings, run_eval, suite_benchmarks
+    from dapo_bench.report.passk import parse_ks
 
     if suite is not None and benchmarks:
         raise UserInputError("pass --suite or --benchmarks, not both")
@@ -150,6 +154,8 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
         from dapo_bench.grading.math import POLICY_ENV
 
         os.environ[POLICY_ENV] = math_policy
+    # --regrade takes n from the stored log: there k is checked against it per benchmark
+    k_values = parse_ks(ks, 1 << 30 if regrade else n_samples) if ks is not None else ()
     names = _split(benchmarks) or suite_benchmarks(suite or "math")
     distributed = distributed_options(workers, ray_address, overrides)
     if distributed is not None and (
@@ -168,7 +174,8 @@ def command(ckpt: str, suite: str | None, benchmarks: str | None, limit: int | N
         seed=seed, dtype=dtype, limit=limit, data_dir=data_dir, regrade=regrade,
         overwrite=overwrite, workers=grade_workers, progress=show, generator_kwargs=gen_kwargs,
         distributed=distributed,
-        skip_missing_data=not benchmarks, cross_grade=cross_grade)
+        skip_missing_data=not benchmarks, cross_grade=cross_grade, ks=k_values,
+        default_ks=ks is None)
 
     def say(line: str) -> None:
         _err.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -223,6 +230,8 @@ def _summary(report: Any, out: Path) -> str:
     with console.capture() as cap:
         console.print(table)
         for o in report.outcomes:
+            if o.result.pass_at_k:
+                console.print(f"{o.benchmark}: {_k_line(o.result)}", highlight=False)
             if "math_verify_agreement" in o.result.metrics:
                 m = o.result.metrics
                 console.print(f"{o.benchmark}: math-verify agrees on "
@@ -233,3 +242,11 @@ def _summary(report: Any, out: Path) -> str:
                       f"{t['close_model']:.1f}, other {t['other']:.1f}. Results in "
                       f"{out / report.name}", highlight=False)
     return cap.get()
+
+
+def _k_line(result: Any) -> str:
+    """``pass@1 31.2 [28.4, 34.0]; ...; maj@4 ...`` (95% bootstrap intervals)."""
+    parts = [f"{kind}@{k} {f.value:.2f} [{f.low:.2f}, {f.high:.2f}]"
+             for kind, figures in (("pass", result.pass_at_k), ("maj", result.maj_at_k or {}))
+             for k, f in sorted(figures.items())]
+    return "; ".join(parts) + " (95% bootstrap over problems)"

@@ -4,6 +4,11 @@ Where both sides kept per-sample records for the same sample ids, the change is 
 exact McNemar test on the discordant pairs (a sample right before and wrong now, or the reverse):
 a drop is a regression only when it is significant. Without samples on both sides, a drop larger
 than the tolerance (percentage points) is a regression.
+
+pass@k and maj@k figures present on both sides are compared too, each k on its own: with
+samples on both sides for the same problems, by an exact sign test on the per-problem values
+recomputed from the samples (a drop is a regression when significant); otherwise by the
+tolerance on the stored figures.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ class Comparison:
     benchmark: str
     baseline: float
     current: float
-    method: str  # "paired" or "tolerance"
+    method: str  # "paired", "paired-problems" (sign test) or "tolerance"
     p_value: float | None = None
     worse: int | None = None  # right in the baseline, wrong now
     better: int | None = None  # wrong in the baseline, right now
     regression: bool = False
+    metric: str = "accuracy"  # or pass@K / maj@K
 
     @property
     def delta(self) -> float:
@@ -83,6 +89,45 @@ def compare_one(base: BenchmarkResult, cur: BenchmarkResult,
                       regression=cur.value < base.value - tolerance)
 
 
+def compare_k(base: BenchmarkResult, cur: BenchmarkResult,
+              base_samples: list[SampleRecord] | None, cur_samples: list[SampleRecord] | None,
+              *, tolerance: float, alpha: float) -> list[Comparison]:
+    """One comparison per pass@k / maj@k figure both results hold."""
+    from dapo_bench.report.passk import figures_of, has_clusters, per_problem, problem_groups
+
+    where = f"{cur.model}/{cur.benchmark}"
+    paired = base_samples is not None and cur_samples is not None
+    if paired:
+        assert base_samples is not None and cur_samples is not None
+        base_groups, cur_groups = problem_groups(base_samples), problem_groups(cur_samples)
+        if base_groups.keys() != cur_groups.keys():
+            paired = False  # different problems: nothing to pair
+    out = []
+    for kind in ("pass", "maj"):
+        base_f, cur_f = figures_of(base, kind), figures_of(cur, kind)
+        for k in sorted(base_f.keys() & cur_f.keys()):
+            metric = f"{kind}@{k}"
+            b, c = base_f[k].value, cur_f[k].value
+            usable = paired and (kind == "pass" or (
+                has_clusters(base_samples or []) and has_clusters(cur_samples or [])))
+            if not usable:
+                out.append(Comparison(cur.model, cur.benchmark, b, c, "tolerance",
+                                      regression=c < b - tolerance, metric=metric))
+                continue
+            try:
+                bv = per_problem(kind, k, base_groups)
+                cv = per_problem(kind, k, cur_groups)
+            except UserInputError as exc:
+                raise UserInputError(f"{where}: {exc}") from None
+            worse = sum(1 for p in bv if cv[p] < bv[p] - 1e-12)
+            better = sum(1 for p in bv if cv[p] > bv[p] + 1e-12)
+            p_value = mcnemar_exact(worse, better)  # the sign test: same binomial at 1/2
+            out.append(Comparison(cur.model, cur.benchmark, b, c, "paired-problems", p_value,
+                                  worse, better, metric=metric,
+                                  regression=c < b and worse > better and p_value < alpha))
+    return out
+
+
 def check(baseline: Path, current: Path, *, tolerance: float = 1.0, alpha: float = 0.05
           ) -> CheckReport:
     for side, path in (("baseline", baseline), ("current", current)):
@@ -101,6 +146,7 @@ def check(baseline: Path, current: Path, *, tolerance: float = 1.0, alpha: float
         cur_s = _samples_or_none(cur_store, cur)
         comparisons.append(compare_one(base, cur, base_s, cur_s, tolerance=tolerance,
                                        alpha=alpha))
+        comparisons += compare_k(base, cur, base_s, cur_s, tolerance=tolerance, alpha=alpha)
     return CheckReport(comparisons,
                        only_baseline=sorted(base_results.keys() - cur_results.keys()),
                        only_current=sorted(cur_results.keys() - base_results.keys()))

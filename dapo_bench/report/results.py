@@ -60,6 +60,16 @@ class Provenance(BaseModel):
     source: str | None = None
 
 
+class KFigure(BaseModel):
+    """One pass@k or maj@k figure: the mean over problems and its 95% interval (percent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float
+    low: float
+    high: float
+
+
 class BenchmarkResult(BaseModel):
     """Metrics of one model on one benchmark. Accuracies are percentages (0-100)."""
 
@@ -73,6 +83,10 @@ class BenchmarkResult(BaseModel):
     n: int | None = None
     n_correct: int | None = None
     samples: str | None = None  # per-sample JSONL, relative to this file's directory
+    # {k: figure} when the run drew several samples per problem (dapo_bench.report.passk);
+    # absent from older files and from greedy runs.
+    pass_at_k: dict[int, KFigure] | None = None
+    maj_at_k: dict[int, KFigure] | None = None
     provenance: Provenance = Field(default_factory=Provenance)
 
     @property
@@ -149,7 +163,8 @@ class ResultsStore:
             sp = self.samples_path(result.model, result.benchmark)
             atomic_write_jsonl(sp, (s.model_dump() for s in samples))
             result = result.model_copy(update={"samples": sp.name})
-        atomic_write_json(path, result.model_dump(mode="json"))
+        unset = {f for f in ("pass_at_k", "maj_at_k") if getattr(result, f) is None}
+        atomic_write_json(path, result.model_dump(mode="json", exclude=unset))
         return path
 
     def read(self, model: str, benchmark: str) -> BenchmarkResult:

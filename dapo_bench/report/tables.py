@@ -14,7 +14,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dapo_bench.errors import UserInputError
 from dapo_bench.report.paper import paper_table
+from dapo_bench.report.passk import metric_value, parse_metric
 from dapo_bench.report.results import BenchmarkResult, ResultsStore, variant_name
 
 BENCHMARK_TITLES = {
@@ -72,9 +74,17 @@ def _base_models_in(store_results: dict[tuple[str, str], BenchmarkResult],
 
 
 def build_table(name: str, store: ResultsStore, *, with_paper: bool = False,
-                benchmarks: tuple[str, ...] | None = None) -> DeltaTable:
+                benchmarks: tuple[str, ...] | None = None, metric: str = "accuracy"
+                ) -> DeltaTable:
     """Assemble ``name`` from the results under ``store``. Paper models come first, in the
-    paper's order; other base models found in the store follow in the group "ours"."""
+    paper's order; other base models found in the store follow in the group "ours".
+    ``metric`` is what the cells show: accuracy (the paper's), pass@K or maj@K; a result
+    without it is a missing cell. The paper's values are accuracies, so they go with
+    accuracy only."""
+    parse_metric(metric)  # a malformed name fails here, not as empty cells
+    if with_paper and metric != "accuracy":
+        raise UserInputError(f"--paper shows the paper's accuracies: it cannot go with "
+                             f"--metric {metric}")
     if name not in TABLE_VARIANTS:
         raise KeyError(f"unknown table {name!r}; choose from {', '.join(TABLE_VARIANTS)}")
     paper = paper_table(name)
@@ -95,25 +105,28 @@ def build_table(name: str, store: ResultsStore, *, with_paper: bool = False,
 
     rows: list[Row] = []
     for model, group in order:
-        base_values = [_value(results, model, b) for b in benchmarks]
+        base_values = [_value(results, model, b, metric) for b in benchmarks]
         for label, iteration in variants:
             row = Row(group=group, model=model, label=label, iteration=iteration)
             for i, bench in enumerate(benchmarks):
-                value = _value(results, variant_name(model, iteration), bench)
+                value = _value(results, variant_name(model, iteration), bench, metric)
                 delta = None
                 if iteration > 0 and value is not None and base_values[i] is not None:
                     delta = value - base_values[i]
                 pval = paper.value(model, iteration, bench) if with_paper else None
                 row.cells.append(Cell(value=value, delta=delta, paper=pval))
             rows.append(row)
-    return DeltaTable(name=name, title=paper.title, benchmarks=tuple(benchmarks), rows=rows,
+    title = paper.title if metric == "accuracy" else f"{paper.title} [{metric}]"
+    return DeltaTable(name=name, title=title, benchmarks=tuple(benchmarks), rows=rows,
                       with_paper=with_paper)
 
 
-def _value(results: dict[tuple[str, str], BenchmarkResult], model: str, bench: str
-           ) -> float | None:
+def _value(results: dict[tuple[str, str], BenchmarkResult], model: str, bench: str,
+           metric: str = "accuracy") -> float | None:
     result = results.get((model, bench))
-    return None if result is None else result.value
+    if result is None:
+        return None
+    return result.value if metric == "accuracy" else metric_value(result, metric)
 
 
 def _num(value: float | None) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from dapo_bench.data.fetch import digest, fetch
-from dapo_bench.data.manifest import MANIFEST_NAME, data_record, read_manifest
+from dapo_bench.data.manifest import data_record, read_manifest
 from dapo_bench.data.sources import MIRROR_ENV, SourceFile, files_for, resolve_names
 from dapo_bench.errors import UserInputError
 
@@ -100,7 +100,8 @@ def _gz_source(server: Server, name: str = "gsm8k") -> tuple[SourceFile, bytes, 
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.rglob(".*") if p.name != MANIFEST_NAME)
+    """Temporary files left behind (the lock file is meant to stay)."""
+    return sorted(p.name for p in folder.rglob(".*") if p.name != ".fetch.lock")
 
 
 # ------------------------------------------------------------------------------ mechanism
@@ -230,6 +231,17 @@ def test_import_from_raw_and_layout_files(server: Server, tmp_path: Path) -> Non
     assert not (tmp_path / "c" / source.dest).exists()
     [missing] = fetch([source], tmp_path / "d", from_dir=tmp_path / "nowhere")
     assert missing.status == "failed" and "not in --from" in missing.message
+
+
+def test_a_second_writer_is_refused(server: Server, tmp_path: Path) -> None:
+    from dapo_bench.data.fetch import writer_lock
+
+    source, _, rel = _gz_source(server)
+    out = tmp_path / "data"
+    with writer_lock(out), pytest.raises(UserInputError, match=f"pid {os.getpid()}"):
+        fetch([source], out)
+    assert server.hits[rel] == 0
+    assert fetch([source], out)[0].status == "fetched"
 
 
 # ------------------------------------------------------------------------------ hub
@@ -405,7 +417,7 @@ def test_cli_table1_from_mirror_and_hub_cache(shared_data: Path, server: Server,
     served = {}
     for source in CATALOGUE:
         if source.kind == "url" and source.benchmark in resolve_names("table1"):
-            served[source.dest] = _serve_at(server, source, (shared_data / source.dest))
+            served[source.dest] = _serve_at(server, source, shared_data / source.dest)
     cache = tmp_path / "hub"
     for dest, repo, pattern in (("math/test.jsonl", "DigitalLearningGmbH/MATH-lighteval",
                                  "data/test-00000-of-00001.parquet"),
@@ -446,13 +458,10 @@ def test_cli_table1_from_mirror_and_hub_cache(shared_data: Path, server: Server,
 
 
 def _serve_at(server: Server, source: SourceFile, copy: Path) -> str:
-    return _serve_commit(server, source, copy.read_bytes())
-
-
-def _serve_commit(server: Server, source: SourceFile, data: bytes) -> str:
+    """Serve ``copy`` where the mirror URL of a catalogue source points."""
     target = server.root / source.repo / str(source.revision) / source.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    target.write_bytes(copy.read_bytes())
     return f"{source.repo}/{source.revision}/{source.path}"
 
 

@@ -62,11 +62,45 @@ def _no_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     yield lambda n: None
 
 
+LOCK_NAME = ".fetch.lock"
+
+
+@contextlib.contextmanager
+def writer_lock(out: Path) -> Iterator[None]:
+    """One fetch writes a data directory at a time (the manifest is read-modify-write); a
+    second is refused with the holder named. The OS drops the lock when its process dies."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK_NAME).open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UserInputError(f"{out} is being written by another `dapo-bench data fetch` "
+                                 f"({holder}); wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def fetch(sources: list[SourceFile], out: Path, *, from_dir: Path | None = None,
           progress: ProgressFactory | None = None,
           say: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Fetch (or with ``from_dir`` import) every source into ``out``; one outcome each."""
-    out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(out):
+        return _fetch_all(sources, out, from_dir, progress, say)
+
+
+def _fetch_all(sources: list[SourceFile], out: Path, from_dir: Path | None,
+               progress: ProgressFactory | None,
+               say: Callable[[Outcome], None] | None) -> list[Outcome]:
     imported = read_manifest(from_dir) if from_dir is not None else {}
     session = None
     outcomes = []

@@ -119,7 +119,8 @@ CATALOGUE: tuple[SourceFile, ...] = (
                sha256="b54e762755248ca411b523c917fa9f93c07b5ff2966bf60b3917b853926a3dad",
                rows=378, transform="gunzip"),
     *(_lcb("test.jsonl" if n == 1 else f"test{n}.jsonl") for n in range(1, 7)),
-    SourceFile("taco", "taco/train.jsonl", "hub_dataset", "BAAI/TACO", "train/*.arrow",
+    SourceFile("taco", "taco/train.jsonl", "hub_dataset", "BAAI/TACO",
+               "train/*.arrow|data/train-*.parquet",
                rows=25443, transform="table", columns=_TACO_COLUMNS),
 )
 

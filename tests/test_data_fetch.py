@@ -195,6 +195,11 @@ def test_a_different_file_in_place_is_left_alone(server: Server, tmp_path: Path)
     assert "sha256 mismatch" in outcome.message and "move the file away" in outcome.message
     assert dest.read_text() == '{"question": "mine", "answer": "#### 1"}\n'
     assert server.hits[rel] == 0
+    unpinned = SourceFile("gsm8k", "gsm8k/test.jsonl", "url", "org/data", "x.jsonl", COMMIT)
+    dest.write_text('{"question": "cut')
+    [torn] = fetch([unpinned], tmp_path / "data")
+    assert torn.status == "failed" and "move it away" in torn.message
+    assert dest.read_text() == '{"question": "cut'
 
 
 def test_no_network_names_the_source_and_from(tmp_path: Path,

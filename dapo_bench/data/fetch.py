@@ -138,7 +138,11 @@ def _present(source: SourceFile, out: Path) -> Outcome | None:
         raise FetchError(f"{dest}: sha256 mismatch: expected {expected}, got {actual} "
                          f"(source {source.location()}); move the file away to fetch it again")
     if expected is None:
-        rows = _rows(dest, source)
+        try:
+            rows = _rows(dest, source)
+        except FetchError as exc:
+            raise FetchError(f"{exc}; it was already in {out}: move it away to fetch it again"
+                             ) from None
         record = _record(source, source.revision, actual, rows, "found in place",
                          source.location())
         write_record(out, source.dest, record)

@@ -286,7 +286,8 @@ def _with_data(benchmarks: list[str], data_dir: Path | None, say: Callable[[str]
         kept.append(b)
     if not kept:
         raise UserInputError("no benchmark of the suite has data here; pass --data-dir DIR "
-                             f"(or set {DATA_DIR_ENV})")
+                             f"(or set {DATA_DIR_ENV}), or download it: dapo-bench data fetch "
+                             f"--benchmarks {','.join(benchmarks)}")
     return kept
 
 
@@ -534,7 +535,8 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
         model_fingerprint=plan.settings["model"], dtype=plan.settings["dtype"],
         backend=_described(generator, settings) if generator is not None
         else {"backend": backends}, recipe=settings.recipe,
-        data_source=plan.source, limit=settings.limit, generation_key=plan.key,
+        data_source=plan.source, data_file=_data_file(plan.source, settings.data_dir),
+        limit=settings.limit, generation_key=plan.key,
         generation_log=str(plan.log.relative_to(settings.out / name)),
         timings={"generate_s": round(gen_s, 3), "grade_s": round(grade_s, 3)})
     result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,
@@ -566,6 +568,16 @@ def _with_k_metrics(plan: _Plan, result: BenchmarkResult, samples: list[SampleRe
         samples = [s.model_copy(update={CLUSTER_FIELD: label_of[s.id]}) for s in samples]
         update["maj_at_k"] = k_figures("maj", ks, samples)
     return result.model_copy(update=update), samples
+
+
+def _data_file(source: str, data_dir: Path | None) -> dict[str, Any] | None:
+    """The data file's record (path in the data dir, sha256, and the fetch's source and
+    revision when ``data fetch`` wrote it); None for hub ids and built-in problems."""
+    from dapo_bench.data.manifest import data_record
+    from dapo_bench.data.registry import default_data_dir
+
+    path = Path(source)
+    return data_record(path, data_dir or default_data_dir()) if path.is_file() else None
 
 
 def _described(generator: Any, settings: EvalSettings) -> dict[str, Any]:

@@ -109,14 +109,20 @@ def resolve_source(spec: BenchmarkSpec, source: str | Path | None,
             return BUILTIN
         raise UserInputError(
             f"no data for benchmark {spec.name!r} in {directory}: expected "
-            f"{spec.folder}/{spec.files[0]}")
+            f"{spec.folder}/{spec.files[0]} (download it: {_fetch_hint(spec.name, directory)})")
     if source is not None:
         return str(source)  # an HF dataset id
     if spec.builtin is not None:
         return BUILTIN
     if spec.hf_id is None:
-        raise UserInputError(f"benchmark {spec.name!r} has no hub dataset; pass --data-dir")
+        raise UserInputError(f"benchmark {spec.name!r} has no hub dataset; pass --data-dir DIR, "
+                             f"or download it: {_fetch_hint(spec.name)}")
     return spec.hf_id
+
+
+def _fetch_hint(name: str, directory: Path | None = None) -> str:
+    out = f" --out {directory}" if directory is not None else ""
+    return f"dapo-bench data fetch --benchmarks {name}{out}"
 
 
 def load_benchmark(name: str, source: str | Path | None = None,
@@ -130,13 +136,15 @@ def load_benchmark(name: str, source: str | Path | None = None,
         problems = spec.builtin()
     else:
         if spec.load_hf is None:
-            raise UserInputError(f"benchmark {name!r} cannot load from the hub; pass --data-dir")
+            raise UserInputError(f"benchmark {name!r} cannot load from the hub; pass --data-dir "
+                                 f"DIR, or download it: {_fetch_hint(name)}")
         try:
             problems = spec.load_hf(where, spec.hf_split)
         except Exception as exc:  # network, auth or missing dataset: one clear line
             raise UserInputError(
                 f"could not load {name!r} from the hub ({where}): {type(exc).__name__}; "
-                f"without hub access pass --data-dir DIR (or set {DATA_DIR_ENV})") from exc
+                f"without hub access pass --data-dir DIR (or set {DATA_DIR_ENV}), or download "
+                f"it: {_fetch_hint(name)}") from exc
     if not problems:
         raise UserInputError(f"benchmark {name!r} loaded from {where} holds no problems")
     return problems[:limit] if limit is not None else problems

@@ -402,14 +402,22 @@ def test_cli_unknown_benchmark(tmp_path: Path) -> None:
     assert "unknown benchmark 'gsm9k'" in line and "table1" in line
 
 
-def test_cli_needs_a_data_directory(tmp_path: Path) -> None:
+def test_cli_fills_the_user_data_directory_that_loaders_read(shared_data: Path,
+                                                            tmp_path: Path) -> None:
+    """Without --out or $DAPO_BENCH_DATA the fetch fills the user data directory, and a
+    benchmark without a hub dataset then loads from it with nothing passed."""
     env = {k: v for k, v in os.environ.items() if k != "DAPO_BENCH_DATA"}
-    run = subprocess.run([sys.executable, "-m", "dapo_bench", "data", "fetch"],
-                         capture_output=True, text=True, timeout=600, check=False,
-                         env={**env, "PYTHONPATH": str(REPO)})
-    assert run.returncode == 2
-    assert _error_lines(run.stderr) == [
-        "error: no data directory: pass --out DIR or set DAPO_BENCH_DATA"]
+    env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), PYTHONPATH=str(REPO))
+    run = subprocess.run([sys.executable, "-m", "dapo_bench", "data", "fetch", "--benchmarks",
+                          "minerva_math", "--from", str(shared_data)],
+                         capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "xdg" / "dapo-bench" / "data" / "minerva_math" / "test.jsonl").is_file()
+    load = subprocess.run([sys.executable, "-c", "from dapo_bench.data.registry import "
+                           "load_benchmark; print(len(load_benchmark('minerva_math')))"],
+                          capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert load.returncode == 0, load.stderr
+    assert load.stdout.split() == ["272"]
 
 
 def test_cli_table1_from_mirror_and_hub_cache(shared_data: Path, server: Server,

@@ -39,8 +39,9 @@ def _rich_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 @click.option("--benchmarks", default="all", show_default=True,
               help="Comma-separated benchmark names, or a target: all, table1, table2, table3.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Data directory to fill (default: $DAPO_BENCH_DATA, the folder --data-dir "
-                   "reads).")
+              help="Data directory to fill (default: $DAPO_BENCH_DATA, else the user data "
+                   "directory $XDG_DATA_HOME/dapo-bench/data, which every command reads when "
+                   "no --data-dir is passed).")
 @click.option("--from", "from_dir", type=click.Path(path_type=Path, file_okay=False,
                                                       exists=True), default=None,
               help="Import files downloaded elsewhere (the layout, or the raw downloads by "
@@ -60,15 +61,13 @@ def fetch_command(benchmarks: str, out: Path | None, from_dir: Path | None,
     from dapo_bench.cli import console, err_console
     from dapo_bench.data.fetch import Outcome, fetch
     from dapo_bench.data.manifest import MANIFEST_NAME
-    from dapo_bench.data.registry import DATA_DIR_ENV
+    from dapo_bench.data.registry import DATA_DIR_ENV, user_data_dir
     from dapo_bench.data.sources import files_for, resolve_names
 
     names = resolve_names(benchmarks)
     if out is None:
         env = os.environ.get(DATA_DIR_ENV)
-        if not env:
-            raise UserInputError(f"no data directory: pass --out DIR or set {DATA_DIR_ENV}")
-        out = Path(env)
+        out = Path(env) if env else user_data_dir()
     sources = files_for(names, lcb_release)
     style = {"fetched": "green", "imported": "green", "present": "dim", "failed": "red"}
 

@@ -84,9 +84,20 @@ def benchmark_names(kind: str | None = None) -> list[str]:
     return sorted(n for n, s in REGISTRY.items() if kind is None or s.kind == kind)
 
 
+def user_data_dir() -> Path:
+    """Where `dapo-bench data fetch` puts the data when no directory is named:
+    ``$XDG_DATA_HOME/dapo-bench/data`` (``~/.local/share/dapo-bench/data``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join("~", ".local", "share")
+    return Path(base).expanduser() / "dapo-bench" / "data"
+
+
 def default_data_dir() -> Path | None:
+    """The data directory a command reads when none is passed: $DAPO_BENCH_DATA, else the
+    user data directory once `data fetch` has made it."""
     value = os.environ.get(DATA_DIR_ENV)
-    return Path(value) if value else None
+    if value:
+        return Path(value)
+    return user_data_dir() if user_data_dir().is_dir() else None
 
 
 BUILTIN = "builtin"
@@ -107,6 +118,9 @@ def resolve_source(spec: BenchmarkSpec, source: str | Path | None,
                     return base / name
         if spec.builtin is not None and source is None:
             return BUILTIN
+        implicit = source is None and data_dir is None and not os.environ.get(DATA_DIR_ENV)
+        if implicit and spec.hf_id is not None:
+            return spec.hf_id  # the user data directory lacks it: the hub, as without one
         raise UserInputError(
             f"no data for benchmark {spec.name!r} in {directory}: expected "
             f"{spec.folder}/{spec.files[0]} (download it: {_fetch_hint(spec.name, directory)})")

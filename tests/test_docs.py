@@ -61,7 +61,7 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
 
 # --- (b) every command line shown exists in the CLI ----------------------------------------
 
-_SHELL_LANGS = {"", "bash", "sh", "shell", "console"}
+_SHELL_LANGS = {"", "bash", "sh", "shell", "console", "yaml"}  # yaml: CI jobs' run: lines
 _CMD = re.compile(r"(?:^|[\s;&(`$])(?:dapo-bench|-m dapo_bench)\s+(.*)")
 _OPT = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _CUT = re.compile(r"\s(?:&&|\|\||;|>|2>|#)\s")

@@ -23,8 +23,8 @@ DOCS = REPO / "docs"
 
 
 def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
-        "PYTHONPATH", "")])}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1",
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
                            str(config), "-d", str(site)], capture_output=True, text=True,
                           cwd=config.parent, env=env)
@@ -145,6 +145,8 @@ def problems_of(shown: Shown, root: click.Group = main) -> list[str]:
     path = ["dapo-bench"]
     problems = []
     for token in shown.line.replace("[", " ").replace("]", " ").split():
+        if token in ("...", "…"):  # "dapo-bench ...": any command, elided
+            continue
         option = _OPT.match(token)
         if option and token.startswith("-"):
             name = option.group(1)
@@ -164,6 +166,7 @@ def problems_of(shown: Shown, root: click.Group = main) -> list[str]:
 
 
 def _documents() -> list[Path]:
+    """Every page, the README and its draft (docs/README.draft.md, not part of the site)."""
     return sorted(DOCS.rglob("*.md")) + [REPO / "README.md"]
 
 

@@ -71,8 +71,10 @@ def _now() -> str:
 
 def _command() -> str:
     """The command line, as the user typed it (``dapo-bench ...`` for ``python -m``)."""
-    argv = list(sys.argv) or ["python"]
+    argv = list(sys.argv) or [""]
     first = Path(argv[0])
+    if argv[0] == "-c":  # python -c CODE: the code is not worth a line
+        return shlex.join([Path(sys.executable).name, "-c", "...", *argv[1:]])
     argv[0] = "dapo-bench" if first.parent.name == "dapo_bench" else first.name
     return shlex.join(argv)
 

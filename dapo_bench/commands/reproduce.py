@@ -103,6 +103,11 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
 
         os.environ[DATA_DIR_ENV] = str(data_dir)  # the training stages read it too
 
+    recipes = {a: load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
+               for a in aliases}
+    if not plan_only:
+        for recipe in recipes.values():
+            recipe.require_base_model()  # one clear line before anything starts or is locked
     # One lock per model run directory, all taken before the first model starts: a second
     # writer of any of them is refused at once, and `train --run RUN/ALIAS` takes the same one.
     locks = contextlib.nullcontext() if plan_only else hold(
@@ -110,7 +115,7 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
         say=lambda line: err.print(line, highlight=False, markup=False, soft_wrap=True))
     with locks:
         for a in aliases:
-            recipe = load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
+            recipe = recipes[a]
             run_dir = run_root / a
             if plan_only:
                 from dapo_bench.experiments.plan import (
@@ -133,7 +138,6 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
             from dapo_bench.experiments.reproduce import reproduce
             from dapo_bench.generation.vllm_backend import log_to_file
 
-            recipe.require_base_model()  # one clear line before anything starts
             log_to_file(run_dir / "vllm.log", echo=verbose)
 
             def say(line: str) -> None:

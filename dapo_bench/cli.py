@@ -19,7 +19,8 @@ err_console = Console(stderr=True, width=_WIDTH)
 
 
 class _Group(click.Group):
-    """Turns user-input errors into one clear line and exit code 2, everywhere."""
+    """Turns user-input errors into one clear line and exit code 2, and Ctrl-C into a line
+    saying what was kept and exit code 130 (128 + SIGINT, as shells expect), everywhere."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -30,6 +31,15 @@ class _Group(click.Group):
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
                               highlight=False, soft_wrap=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            from dapo_bench.pipeline.runlock import held_runs
+            from dapo_bench.pipeline.runner import kept_note
+
+            notes = [kept_note(run) for run in held_runs()]
+            line = ("interrupted: " + "; ".join(notes) + "; run the same command to resume"
+                    if notes else "interrupted")
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
+import pytest
 
 PARENT = r"""
 import subprocess, sys, time
@@ -80,3 +83,45 @@ def test_release_kills_leftovers_only() -> None:
         parent.kill()
         parent.wait()
         _cleanup([before, engine, after])
+
+
+RAY_DRIVER = r"""
+import sys, time, psutil
+from dapo_bench.config import DistributedConfig
+from dapo_bench.generation import SamplingParams
+from dapo_bench.generation.workers import Job, WorkerSpec, open_pool
+pool = open_pool(WorkerSpec(model=sys.argv[1], backend="hf"),
+                 DistributedConfig(engine="ray", workers=1, cpus_per_worker=1))
+list(pool.run([Job("0", ["Q: 1+2=?\nA:"], SamplingParams(max_new_tokens=4), [0])]))
+print(" ".join(str(p.pid) for p in psutil.Process().children(recursive=True)), flush=True)
+time.sleep(600)
+"""
+
+
+def test_sigkilled_driver_takes_its_local_ray_cluster_along(tmp_path: Path) -> None:
+    """The local cluster `open_pool` starts (gcs, raylet, the agents, the worker holding the
+    engine) dies with a driver killed by SIGKILL. Without the watchdog, Ray's dashboard and
+    runtime-env agents outlived it by about a minute; the bound below only keeps a failing
+    run from hanging."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'dapo-bench[ray]')")
+    from dapo_bench.toy.base import toy_base_path
+
+    driver = subprocess.Popen([sys.executable, "-c", RAY_DRIVER, str(toy_base_path())],
+                              stdout=subprocess.PIPE, stderr=(tmp_path / "driver.log").open("w"),
+                              text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert driver.stdout is not None
+    pids = [int(x) for x in driver.stdout.readline().split()]
+    procs = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            procs[pid] = psutil.Process(pid).name()
+    try:
+        assert driver.poll() is None and pids, (tmp_path / "driver.log").read_text()[-3000:]
+        assert any(name == "raylet" for name in procs.values()), procs
+        assert any("Agent" in name for name in procs.values()), procs
+        driver.kill()
+        driver.wait()
+        left = [pid for pid in procs if not _wait_dead(pid, 30.0)]
+        assert not left, f"outlived the killed driver: {[procs[p] for p in left]}"
+    finally:
+        _cleanup(list(procs))

@@ -60,13 +60,17 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
     """Reproduce TARGET (table1, table2, table3, toy) for one model or all of them: train
     every DAPO iteration, evaluate the base and each iteration, render the table and a report
     with confidence intervals. Resumable: the same command after an interruption redoes
-    nothing finished."""
+    nothing finished. Each model's run directory (RUN/ALIAS) is locked while it runs; --plan
+    takes no lock."""
+    import contextlib
+
     from rich.console import Console
 
     from dapo_bench.config import load_recipe, parse_overrides
     from dapo_bench.errors import UserInputError
     from dapo_bench.experiments.registry import get_experiment
     from dapo_bench.jsonio import atomic_write_json
+    from dapo_bench.pipeline.runlock import hold
 
     out, err = Console(), Console(stderr=True)
     experiment = get_experiment(target)
@@ -99,47 +103,57 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
 
         os.environ[DATA_DIR_ENV] = str(data_dir)  # the training stages read it too
 
-    for a in aliases:
-        recipe = load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
-        run_dir = run_root / a
-        if plan_only:
-            from dapo_bench.experiments.plan import (
-                make_plan,
-                measured_assumptions,
-                render_plan,
-            )
+    recipes = {a: load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
+               for a in aliases}
+    if not plan_only:
+        for recipe in recipes.values():
+            recipe.require_base_model()  # one clear line before anything starts or is locked
+    # One lock per model run directory, all taken before the first model starts: a second
+    # writer of any of them is refused at once, and `train --run RUN/ALIAS` takes the same one.
+    locks = contextlib.nullcontext() if plan_only else hold(
+        [run_root / a for a in aliases],
+        say=lambda line: err.print(line, highlight=False, markup=False, soft_wrap=True))
+    with locks:
+        for a in aliases:
+            recipe = recipes[a]
+            run_dir = run_root / a
+            if plan_only:
+                from dapo_bench.experiments.plan import (
+                    make_plan,
+                    measured_assumptions,
+                    render_plan,
+                )
 
-            measured = measured_assumptions(calibrate, recipe) if calibrate else None
-            plan = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
-                             variants=list(experiment.variants),
-                             eval_modes=len(experiment.eval_modes), gpus=gpus,
-                             tokens_per_second=tokens_per_second,
-                             train_tokens_per_second=train_tokens_per_second,
-                             assumptions=measured)
-            atomic_write_json(run_dir / "plan.json", plan)
-            click.echo(render_plan(plan), nl=False)
-            out.print(f"written: {run_dir / 'plan.json'}", highlight=False)
-            continue
-        from dapo_bench.experiments.reproduce import reproduce
-        from dapo_bench.generation.vllm_backend import log_to_file
+                measured = measured_assumptions(calibrate, recipe) if calibrate else None
+                plan = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
+                                 variants=list(experiment.variants),
+                                 eval_modes=len(experiment.eval_modes), gpus=gpus,
+                                 tokens_per_second=tokens_per_second,
+                                 train_tokens_per_second=train_tokens_per_second,
+                                 assumptions=measured)
+                atomic_write_json(run_dir / "plan.json", plan)
+                click.echo(render_plan(plan), nl=False)
+                out.print(f"written: {run_dir / 'plan.json'}", highlight=False)
+                continue
+            from dapo_bench.experiments.reproduce import reproduce
+            from dapo_bench.generation.vllm_backend import log_to_file
 
-        recipe.require_base_model()  # one clear line before anything starts
-        log_to_file(run_dir / "vllm.log", echo=verbose)
+            log_to_file(run_dir / "vllm.log", echo=verbose)
 
-        def say(line: str) -> None:
-            err.print(line, highlight=False, markup=False, soft_wrap=True)
+            def say(line: str) -> None:
+                err.print(line, highlight=False, markup=False, soft_wrap=True)
 
-        report = reproduce(experiment, recipe, run_dir, results_dir, data_dir=data_dir,
-                           eval_limit=limit, progress=not no_progress, say=say)
-        click.echo(report["markdown"])
-        if experiment.table is not None:
-            from dapo_bench.report.results import ResultsStore
-            from dapo_bench.report.tables import build_table, render
+            report = reproduce(experiment, recipe, run_dir, results_dir, data_dir=data_dir,
+                               eval_limit=limit, progress=not no_progress, say=say)
+            click.echo(report["markdown"])
+            if experiment.table is not None:
+                from dapo_bench.report.results import ResultsStore
+                from dapo_bench.report.tables import build_table, render
 
-            table = render(build_table(experiment.table, ResultsStore(results_dir),
-                                       with_paper=paper), "md")
-            click.echo(table)
-        tag = f"-{a}" if len(experiment.models) > 1 else ""
-        out.print(f"results: {results_dir} (report{tag}.md, summary{tag}.json"
-                  + (f", {experiment.table}.md" if experiment.table else "") + f"); vLLM log: "
-                  f"{run_dir / 'vllm.log'}", highlight=False)
+                table = render(build_table(experiment.table, ResultsStore(results_dir),
+                                           with_paper=paper), "md")
+                click.echo(table)
+            tag = f"-{a}" if len(experiment.models) > 1 else ""
+            out.print(f"results: {results_dir} (report{tag}.md, summary{tag}.json"
+                      + (f", {experiment.table}.md" if experiment.table else "") + f"); vLLM log: "
+                      f"{run_dir / 'vllm.log'}", highlight=False)

@@ -24,13 +24,15 @@ from dapo_bench.pipeline.runner import STAGES
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
 def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int, variant: str,
             overrides: tuple[str, ...], no_progress: bool) -> None:
-    """Run STAGE of a DAPO run (or `all` stages of every iteration); resumable."""
+    """Run STAGE of a DAPO run (or `all` stages of every iteration); resumable. The run
+    directory is locked while it runs: a second writer is refused with the holder named."""
     import yaml
 
     from dapo_bench.config import load_recipe
     from dapo_bench.errors import UserInputError
     from dapo_bench.pipeline.chain import run_all, run_stage
     from dapo_bench.pipeline.context import StageContext
+    from dapo_bench.pipeline.runlock import hold
     from dapo_bench.pipeline.runner import RunDir
 
     parsed = {}
@@ -46,12 +48,13 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
         recipe = run.recipe()
         if parsed:
             raise UserInputError("--set needs --recipe (the run dir's recipe is fixed)")
-    if stage == "all":
-        run_all(recipe, run_dir, progress=not no_progress)
-        return
-    run.bind_recipe(recipe)
-    ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant)
-    try:
-        run_stage(ctx, stage)
-    finally:
-        ctx.close()
+    with hold([run_dir], say=lambda line: click.echo(line, err=True)):
+        if stage == "all":
+            run_all(recipe, run_dir, progress=not no_progress)
+            return
+        run.bind_recipe(recipe)
+        ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant)
+        try:
+            run_stage(ctx, stage)
+        finally:
+            ctx.close()

@@ -162,6 +162,34 @@ class LocalPool:
             self._worker = None
 
 
+#: The watchdog of the local Ray cluster this process started; it lives as long as the
+#: process (the cluster does too: later pools reuse it).
+_ray_reaper: Any = None
+
+
+def _start_ray(ray: Any, address: str | None) -> None:
+    """``ray.init`` under a :class:`Reaper`: the processes of a local cluster it starts (gcs,
+    raylet, and the agents and workers the raylet starts later) are killed when this process
+    exits, even by SIGKILL. Without it, Ray's dashboard and runtime-env agents outlived a
+    killed driver by about a minute. Joining an existing cluster starts no process here, so
+    the watchdog then has nothing to kill."""
+    global _ray_reaper
+    from dapo_bench.generation.reaper import Reaper
+
+    reaper = Reaper()
+    try:
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
+                 include_dashboard=False,
+                 runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+    except BaseException:
+        reaper.release()
+        raise
+    reaper.freeze()
+    if _ray_reaper is not None:  # a cluster shut down and started again: one watchdog each
+        _ray_reaper.release()
+    _ray_reaper = reaper
+
+
 class RayPool:
     """``workers`` Ray actors, each owning one worker; results stream back as they finish."""
 
@@ -178,9 +206,7 @@ class RayPool:
         self.ray, self.spec, self.workers = ray, spec, workers
         self.max_retries = max_retries
         if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
-                     include_dashboard=False,
-                     runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+            _start_ray(ray, address)
         threads = max(1, int(cpus_per_worker)) if cpus_per_worker else 1
         actor = ray.remote(GenerationWorker)
         self._actors = [actor.options(

@@ -216,3 +216,28 @@ def iter_items(directory: Path) -> Iterator[dict[str, Any]]:
     if (directory / ITEMS).is_file():
         for _, obj in iter_jsonl(directory / ITEMS):
             yield obj
+
+
+#: An unfinished stage's log larger than this is reported by size, not counted line by line
+#: (Ctrl-C should not wait on reading tens of GB).
+_COUNT_LIMIT = 1 << 30
+
+
+def kept_note(root: Path) -> str:
+    """What an interrupted run directory keeps, for the line Ctrl-C prints: its finished
+    stages and the items its unfinished ones logged (a rerun redoes neither)."""
+    finished = sum(1 for _ in root.glob(f"iter*/*/{MANIFEST}"))
+    items, size = 0, 0
+    for partial in root.glob(f"iter*/*/{PARTIAL}"):
+        log = partial.parent / ITEMS
+        if not log.is_file() or (partial.parent / MANIFEST).exists():
+            continue
+        length = log.stat().st_size
+        if length > _COUNT_LIMIT:
+            size += length
+            continue
+        with log.open("rb") as handle:
+            items += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    logged = f"the {items} item(s) logged so far" + (
+        f" (and {size / 1e9:.1f} GB of item logs)" if size else "")
+    return f"kept {finished} finished stage(s) and {logged} in {root}"

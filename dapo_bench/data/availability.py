@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from dapo_bench.errors import UserInputError
@@ -26,6 +27,7 @@ class Finding:
 
     check: str
     message: str
+    subject: str = ""  # what it is about (the benchmark, for data)
 
     def __str__(self) -> str:
         return f"{self.check}: {self.message}"
@@ -38,9 +40,14 @@ def _offline() -> bool:
 
 def hub_problem(dataset: str, timeout: float = NETWORK_TIMEOUT) -> str | None:
     """Why hub dataset ``dataset`` (``repo`` or ``repo:config``) cannot be loaded now, or None:
-    offline it must be in the local hub cache; online the hub must answer within ``timeout``."""
-    repo = dataset.split(":", 1)[0]
-    if _offline():
+    offline it must be in the local hub cache; online the hub must answer within ``timeout``.
+    Asked once per process."""
+    return _hub_problem(dataset.split(":", 1)[0], timeout, _offline())
+
+
+@lru_cache(maxsize=256)
+def _hub_problem(repo: str, timeout: float, offline: bool) -> str | None:
+    if offline:
         from huggingface_hub import snapshot_download
 
         try:
@@ -73,13 +80,13 @@ def check_data(needed: Iterable[tuple[str, str | None]], data_dir: Path | None,
             where = resolve_source(spec, source, data_dir)
         except UserInputError as exc:
             why = str(exc).removesuffix("; pass --data-dir")
-            findings.append(Finding("data", f"{why}; {FETCH_HINT.format(name=name)}"))
+            findings.append(Finding("data", f"{why}; {FETCH_HINT.format(name=name)}", name))
             continue
         if isinstance(where, Path) or where == "builtin":
             continue
         if spec.load_hf is None:
             findings.append(Finding("data", f"benchmark {name!r} cannot load from the hub "
-                                    f"({where}); {FETCH_HINT.format(name=name)}"))
+                                    f"({where}); {FETCH_HINT.format(name=name)}", name))
             continue
         remote[name] = str(where)
     if remote:
@@ -89,7 +96,7 @@ def check_data(needed: Iterable[tuple[str, str | None]], data_dir: Path | None,
         for name, why in answers.items():
             if why is not None:
                 findings.append(Finding("data", f"{name}: {why}; "
-                                        f"{FETCH_HINT.format(name=name)}"))
+                                        f"{FETCH_HINT.format(name=name)}", name))
     return findings
 
 

@@ -230,21 +230,21 @@ def check_ray(recipe: Recipe, facts: Machine, timeout: float = NETWORK_TIMEOUT
     if d.address is None:
         return []  # a local cluster is started
     address = d.address
-    if address.startswith("ray://"):
-        hostport = address.removeprefix("ray://")
-    else:
+    hostport: str | None = address.removeprefix("ray://")
+    if address == "auto":  # the cluster RAY_ADDRESS or the last `ray start` names
         try:
-            from ray._private.services import canonicalize_bootstrap_address
+            from ray._private.services import get_ray_address_from_environment
 
-            hostport = canonicalize_bootstrap_address(address)
-        except ImportError:  # a Ray without this helper: try the address as host:port
-            hostport = None if address == "auto" else address
+            hostport = get_ray_address_from_environment("auto", None)
+        except ImportError:  # a Ray without this helper: ray.init will say
+            return []
         except Exception as exc:
-            return [Finding("ray", f"distributed.address={address!r}: {exc}")]
-        if hostport is None:
-            return [Finding("ray", f"distributed.address={address!r} but no running Ray "
-                            "cluster was found (start one with `ray start --head`, set "
-                            "RAY_ADDRESS, or leave the address empty for a local one)")]
+            return [Finding("ray", f"distributed.address='auto': {exc}")]
+        if hostport is None or hostport == "local":
+            return [Finding("ray", "distributed.address='auto' but no running Ray cluster "
+                            "was found (start one with `ray start --head`, set RAY_ADDRESS, "
+                            "or leave the address empty for a local one)")]
+    assert hostport is not None
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
         return [Finding("ray", f"distributed.address={address!r} is not HOST:PORT")]

@@ -120,6 +120,7 @@ class EvalReport:
     backend_reason: str | None
     outcomes: list[BenchmarkOutcome]
     timings: dict[str, float]  # total, load_model, generate, grade, close_model, other (s)
+    skipped: dict[str, str] = field(default_factory=dict)  # suite member -> why it was skipped
 
 
 @dataclass
@@ -137,6 +138,7 @@ class _Plan:
     meta: Path
     source: str
     done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # members of the suite left out
 
     @property
     def stored_as(self) -> str:
@@ -187,8 +189,11 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
     benchmarks = list(dict.fromkeys(settings.benchmarks))
     for b in benchmarks:
         get_benchmark(b)  # unknown names fail before anything slow
+    skipped: dict[str, str] = {}
     if settings.skip_missing_data:
-        benchmarks = _with_data(benchmarks, settings.data_dir, say)
+        benchmarks, skipped = _with_data(benchmarks, settings.data_dir, say)
+    else:
+        _require_data(benchmarks, settings.data_dir)
     if settings.regrade:
         ckpt = None
         name = settings.name or Path(settings.model.rstrip("/")).name
@@ -214,6 +219,8 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
         tokenizer = _tokenizer_if_needed(ckpt.path, settings, benchmarks)
         timings["load_model"] += time.perf_counter() - t0
         plans = [_plan(b, ckpt, tokenizer, model_dir, settings) for b in benchmarks]
+    for plan in plans:
+        plan.skipped = skipped
 
     generator, backend, reason = None, None, None
     outcomes: list[BenchmarkOutcome] = []
@@ -267,28 +274,43 @@ def run_eval(settings: EvalSettings, *, say: Callable[[str], None] = print,
     timings["total"] = time.perf_counter() - t_start
     timings["other"] = max(0.0, timings["total"] - sum(
         timings[k] for k in ("load_model", "generate", "grade", "close_model")))
-    return EvalReport(name, backend, reason, outcomes, timings)
+    return EvalReport(name, backend, reason, outcomes, timings, skipped)
 
 
 # ---------------------------------------------------------------------------- planning
 
 
 def _with_data(benchmarks: list[str], data_dir: Path | None, say: Callable[[str], None]
-               ) -> list[str]:
-    """The benchmarks whose data can be found; a notice for each one skipped."""
-    kept = []
+               ) -> tuple[list[str], dict[str, str]]:
+    """A suite asked for loosely: the members whose data can be found, and why each other one
+    was skipped (said now, and recorded in every result of the run)."""
+    kept, skipped = [], {}
     for b in benchmarks:
         try:
             resolve_source(get_benchmark(b), None, data_dir)
         except UserInputError as exc:
             say(f"{b}: skipped ({exc})")
+            skipped[b] = str(exc)
             continue
         kept.append(b)
     if not kept:
         raise UserInputError("no benchmark of the suite has data here; pass --data-dir DIR "
                              f"(or set {DATA_DIR_ENV}), or download it: dapo-bench data fetch "
                              f"--benchmarks {','.join(benchmarks)}")
-    return kept
+    return kept, skipped
+
+
+def _require_data(benchmarks: list[str], data_dir: Path | None) -> None:
+    """Benchmarks named one by one are never skipped: every one without data is an error,
+    before any model loads."""
+    from dapo_bench.data.availability import check_data
+
+    missing = check_data([(b, None) for b in benchmarks], data_dir)
+    if len(missing) == 1:
+        raise UserInputError(missing[0].message)
+    if missing:
+        raise UserInputError(f"{len(missing)} benchmarks have no data here:\n"
+                             + "\n".join(f"  {m.message}" for m in missing))
 
 
 def _tokenizer_if_needed(path: str, settings: EvalSettings, benchmarks: list[str]) -> Any:
@@ -537,6 +559,7 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
         else {"backend": backends}, recipe=settings.recipe,
         data_source=plan.source, data_file=_data_file(plan.source, settings.data_dir),
         limit=settings.limit, generation_key=plan.key,
+        **({"skipped_benchmarks": plan.skipped} if plan.skipped else {}),
         generation_log=str(plan.log.relative_to(settings.out / name)),
         timings={"generate_s": round(gen_s, 3), "grade_s": round(grade_s, 3)})
     result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,

@@ -71,7 +71,8 @@ def _split(value: str | None) -> list[str]:
 @click.option("--suite", type=click.Choice(["math", "code", "all"]), default=None,
               help="Benchmark suite (default: math, unless --benchmarks is given); members "
                    "without data here are skipped with a notice.")
-@click.option("--benchmarks", default=None, help="Comma-separated benchmark names.")
+@click.option("--benchmarks", default=None, help="Comma-separated benchmark names; one "
+              "without data here is an error, before any model loads.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N problems of each benchmark.")
 @click.option("--backend", type=click.Choice(["auto", "vllm", "hf"]), default="auto",
@@ -229,6 +230,9 @@ def _summary(report: Any, out: Path) -> str:
     console = Console(record=True, width=120)
     with console.capture() as cap:
         console.print(table)
+        for bench, why in report.skipped.items():
+            console.print(f"skipped {bench}: {why} (recorded in each result's provenance)",
+                          highlight=False, markup=False)
         for o in report.outcomes:
             if o.result.pass_at_k:
                 console.print(f"{o.benchmark}: {_k_line(o.result)}", highlight=False)

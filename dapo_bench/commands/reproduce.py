@@ -103,36 +103,48 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
 
         os.environ[DATA_DIR_ENV] = str(data_dir)  # the training stages read it too
 
+    from dapo_bench.experiments.plan import make_plan, measured_assumptions, render_plan
+    from dapo_bench.experiments.preflight import preflight, render_findings, require_preflight
+
     recipes = {a: load_recipe(recipe_file or experiment.recipe_path(a, smoke), user_sets)
                for a in aliases}
     if not plan_only:
         for recipe in recipes.values():
-            recipe.require_base_model()  # one clear line before anything starts or is locked
+            recipe.require_base_model()  # one clear line before anything starts
+    plans, found = {}, {}
+    for a, recipe in recipes.items():
+        measured = measured_assumptions(calibrate, recipe) if calibrate and plan_only else None
+        plans[a] = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
+                             variants=list(experiment.variants),
+                             eval_modes=len(experiment.eval_modes), gpus=gpus,
+                             tokens_per_second=tokens_per_second,
+                             train_tokens_per_second=train_tokens_per_second,
+                             assumptions=measured)
+        found[a] = preflight(recipe, run_root / a, data_dir=data_dir, plan=plans[a])
+        plans[a]["preflight"] = [str(f) for f in found[a]]
+    if not plan_only:
+        # Every model's problems before any model's first stage. Under `accelerate launch`
+        # every rank stops; the main process says why.
+        from dapo_bench.pipeline.launch import is_main
+
+        lines = [f"{a}: {f}" if len(aliases) > 1 else str(f)
+                 for a in aliases for f in found[a]]
+        if lines and not is_main():
+            raise SystemExit(2)
+        require_preflight(lines, target)
+
     # One lock per model run directory, all taken before the first model starts: a second
     # writer of any of them is refused at once, and `train --run RUN/ALIAS` takes the same one.
     locks = contextlib.nullcontext() if plan_only else hold(
         [run_root / a for a in aliases],
         say=lambda line: err.print(line, highlight=False, markup=False, soft_wrap=True))
     with locks:
-        for a in aliases:
-            recipe = recipes[a]
+        for a, recipe in recipes.items():
             run_dir = run_root / a
             if plan_only:
-                from dapo_bench.experiments.plan import (
-                    make_plan,
-                    measured_assumptions,
-                    render_plan,
-                )
-
-                measured = measured_assumptions(calibrate, recipe) if calibrate else None
-                plan = make_plan(target, a, recipe, data_dir=data_dir, eval_limit=limit,
-                                 variants=list(experiment.variants),
-                                 eval_modes=len(experiment.eval_modes), gpus=gpus,
-                                 tokens_per_second=tokens_per_second,
-                                 train_tokens_per_second=train_tokens_per_second,
-                                 assumptions=measured)
-                atomic_write_json(run_dir / "plan.json", plan)
-                click.echo(render_plan(plan), nl=False)
+                atomic_write_json(run_dir / "plan.json", plans[a])
+                click.echo(render_plan(plans[a]), nl=False)
+                click.echo(render_findings(found[a]), nl=False)
                 out.print(f"written: {run_dir / 'plan.json'}", highlight=False)
                 continue
             from dapo_bench.experiments.reproduce import reproduce

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dapo_bench.pipeline.runner import STAGES
+
+if TYPE_CHECKING:
+    from dapo_bench.config import Recipe
 
 
 @click.command("train")
@@ -48,6 +52,7 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
         recipe = run.recipe()
         if parsed:
             raise UserInputError("--set needs --recipe (the run dir's recipe is fixed)")
+    _preflight(recipe, run_dir, stage)
     with hold([run_dir], say=lambda line: click.echo(line, err=True)):
         if stage == "all":
             run_all(recipe, run_dir, progress=not no_progress)
@@ -58,3 +63,18 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
             run_stage(ctx, stage)
         finally:
             ctx.close()
+
+
+def _preflight(recipe: Recipe, run_dir: Path, stage: str) -> None:
+    """Stop before the first stage when the run cannot finish here: every rank stops, the
+    main process says why. The training set is checked where rollouts read it."""
+    from dapo_bench.experiments.plan import make_plan
+    from dapo_bench.experiments.preflight import preflight, require_preflight
+    from dapo_bench.pipeline.launch import is_main
+
+    plan = make_plan("train", None, recipe, data_dir=None, eval_limit=None, variants=[])
+    found = preflight(recipe, run_dir, plan=plan, train=stage in ("all", "rollouts"),
+                      evaluate=False)
+    if found and not is_main():
+        raise SystemExit(2)
+    require_preflight(found, f"train {stage}")

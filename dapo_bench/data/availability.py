@@ -79,8 +79,9 @@ def check_data(needed: Iterable[tuple[str, str | None]], data_dir: Path | None,
             spec = get_benchmark(name)
             where = resolve_source(spec, source, data_dir)
         except UserInputError as exc:
-            why = str(exc).removesuffix("; pass --data-dir")
-            findings.append(Finding("data", f"{why}; {FETCH_HINT.format(name=name)}", name))
+            why = str(exc)  # the registry's message already names the fetch command
+            findings.append(Finding("data", why if "data fetch" in why else
+                                    f"{why}; {FETCH_HINT.format(name=name)}", name))
             continue
         if isinstance(where, Path) or where == "builtin":
             continue

@@ -301,7 +301,7 @@ def cross_check(benchmark: str, problems: Sequence[Problem], variants: Sequence[
 
 
 def rescore_export(model_dir: str | Path, benchmark: str, export_file: str | Path, *,
-                   workers: int = 2) -> str:
+                   workers: int = 2, python: str | None = None) -> str:
     """Score an exported file with LiveCodeBench's code and compare with the stored verdicts;
     writes the disagreements beside the export and returns a summary line."""
     import tempfile
@@ -312,7 +312,7 @@ def rescore_export(model_dir: str | Path, benchmark: str, export_file: str | Pat
     problems = json.loads(Path(export_file).read_text(encoding="utf-8"))
     index = {e["question_id"]: i for i, e in enumerate(problems)}
     with tempfile.TemporaryDirectory() as tmp:
-        run = run_livecodebench(problems, benchmark, tmp, workers=workers)
+        run = run_livecodebench(problems, benchmark, tmp, workers=workers, python=python)
     taken: dict[str, int] = {}
     differ = []
     n_lcb = 0

@@ -92,7 +92,11 @@ def tool_python(tool: Tool, *, create: bool = False) -> str:
         raise UserInputError(
             f"{tool.name} is not available: install it ({hint}) or set {tool.env_var} to an "
             f"interpreter that has it")
-    make_env(env, tool.requirement, deps=tool.deps)
+    try:
+        make_env(env, tool.requirement, deps=tool.deps)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UserInputError(f"could not make {env} for {tool.name} ({exc}): install "
+                             f"{tool.requirement} there by hand or set {tool.env_var}") from exc
     if not imports(python, tool.probe_module):
         raise UserInputError(f"{env} was made but cannot import {tool.probe_module}: remove it "
                              f"and install {tool.requirement} there by hand")

@@ -5,10 +5,11 @@ has them. evalplus executes the programs it scores without any isolation, so it 
 the harness's interpreter: it gets a virtual environment of its own, made on first use under
 the cache directory (``$DAPO_BENCH_CACHE/interop/``) with ``--system-site-packages`` and the
 pinned version. LiveCodeBench's package (``nvidia-livecodebench``) also runs programs
-unconfined, and its declared dependencies are its model-API clients (and, through them, a CUDA
-torch): its environment gets the package with ``--no-deps`` plus the few modules its
-evaluation code imports. ``DAPO_BENCH_<TOOL>_PYTHON`` (``LM_EVAL``, ``MATH_VERIFY``,
-``EVALPLUS``, ``LIVECODEBENCH``) names an interpreter to use instead.
+unconfined, and its declared dependencies (model-API clients, ``datasets``, ``nemo-evaluator``)
+are none of them needed to grade: its environment gets the package with ``--no-deps`` plus the
+few modules its evaluation code imports, so nothing there can pull another torch.
+``DAPO_BENCH_<TOOL>_PYTHON`` (``LM_EVAL``, ``MATH_VERIFY``, ``EVALPLUS``, ``LIVECODEBENCH``)
+names an interpreter to use instead.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ fi
 $PIP install -q 'torch==2.13.0'
 # vLLM for the CPU: it needs the +cpu torch build, which pip finds on the local index.
 # interop: lm-eval and Math-Verify (they leave torch and transformers as they are); evalplus
-# gets its own environment when first used, under the cache directory. ray: the local Ray
-# cluster the distributed-generation tests start. docs: mkdocs, which tests/test_docs.py runs.
+# and LiveCodeBench's grader (nvidia-livecodebench, --no-deps) get their own environments when
+# first used, under the cache directory. ray: the local Ray cluster the distributed-generation
+# tests start. docs: mkdocs, which tests/test_docs.py runs.
 $PIP install -q 'torch==2.13.0+cpu' -e '.[dev,cpu,interop,ray,docs]'
 # pip pulls CUDA builds of these with vLLM; they break transformers imports and are not needed.
 $PIP uninstall -y -q torchvision torchaudio torchcodec triton 2>/dev/null || true

@@ -1,4 +1,5 @@
-"""`dapo-bench export`: files other evaluation tools read (lm-eval tasks, evalplus samples)."""
+"""`dapo-bench export`: files other evaluation tools read (lm-eval tasks, evalplus samples,
+LiveCodeBench problems)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 
 @click.group("export")
 def command() -> None:
-    """Write files that lm-evaluation-harness and evalplus read."""
+    """Write files that lm-evaluation-harness, evalplus and LiveCodeBench read."""
 
 
 @command.command("lm-eval")
@@ -70,3 +71,35 @@ def evalplus_samples(model_dir: Path, benchmark: str, out: Path, rescore: bool,
                f"evalplus.evaluate --dataset {dataset} --samples {out}")
     if rescore:
         click.echo(rescore_export(model_dir, benchmark, out, data, workers=workers))
+
+
+@command.command("livecodebench")
+@click.argument("model_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--benchmark", type=click.Choice(["livecodebench", "taco"]),
+              default="livecodebench", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The JSON to write: per problem question_id, code_list and input_output.")
+@click.option("--data", default=None,
+              help="The benchmark's data the samples were graded on: a file or data directory "
+                   "(default: $DAPO_BENCH_DATA, then the hub).")
+@click.option("--rescore", is_flag=True,
+              help="Also score the file with LiveCodeBench's own grader (in its own "
+                   "environment) and compare its verdicts with the stored ones.")
+@click.option("--install/--no-install", default=True, show_default=True,
+              help="--rescore: make LiveCodeBench's environment under the cache directory "
+                   "when it is missing (pip, on first use).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="--rescore: LiveCodeBench's num_process_evaluate.")
+def livecodebench_problems(model_dir: Path, benchmark: str, out: Path, data: str | None,
+                           rescore: bool, install: bool, workers: int) -> None:
+    """Write MODEL_DIR's stored samples of BENCHMARK (a results root's RESULTS/MODEL) in the
+    form LiveCodeBench's codegen_metrics takes: each program as dapo-bench graded it."""
+    from dapo_bench.data.registry import load_benchmark
+    from dapo_bench.interop.livecodebench import export_problems, rescore_export
+    from dapo_bench.interop.tools import LIVECODEBENCH, tool_python
+
+    n = export_problems(model_dir, benchmark, out, load_benchmark(benchmark, source=data))
+    click.echo(f"wrote {n} sample(s) of {benchmark} to {out}")
+    if rescore:
+        python = tool_python(LIVECODEBENCH, create=install)
+        click.echo(rescore_export(model_dir, benchmark, out, workers=workers, python=python))

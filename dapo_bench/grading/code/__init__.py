@@ -38,6 +38,9 @@ from dapo_bench.sandbox.runner.policy import DEFAULT_POLICY, Policy
 from dapo_bench.sandbox.stacks import STACK_ENV, SandboxUnavailable, candidate_stacks
 
 PROMPT_IS_CODE = ("humaneval", "humaneval_plus")
+#: LiveCodeBench's and APPS/TACO's checkers call ``Solution().<fn>`` exactly when the program
+#: says ``class Solution``, else the module-level function, whatever the starter code showed.
+CLASS_BY_PROGRAM = frozenset({"lcb_call", "taco_call"})
 _chosen: dict[tuple[bool, str | None], str] = {}  # (unsafe, forced stack) -> stack that works
 _lock = threading.Lock()
 
@@ -174,8 +177,10 @@ def candidate_job(suite: Suite, program: str, policy: Policy
                   ) -> tuple[dict[str, Any], float, Callable[[dict[str, Any]], bool]]:
     """(job, wall-clock deadline, early-stop check) for one program."""
     deadline = policy.time.deadline(suite.per_test)
+    method = ("class Solution" in program if suite.oracle in CLASS_BY_PROGRAM
+              else suite.method)
     job = base_job(policy, suite.mode, program, entry_point=suite.entry_point,
-                   method=suite.method, tests=suite.inputs, per_test=suite.per_test,
+                   method=method, tests=suite.inputs, per_test=suite.per_test,
                    cpu_seconds=policy.time.cpu_budget(suite.per_test))
     return job, deadline, functools.partial(decided_by, suite)
 

@@ -528,11 +528,21 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
         backend=_described(generator, settings) if generator is not None
         else {"backend": backends}, recipe=settings.recipe,
         data_source=plan.source, limit=settings.limit, generation_key=plan.key,
+        math_policy=_math_policy(plan.benchmark),
         generation_log=str(plan.log.relative_to(settings.out / name)),
         timings={"generate_s": round(gen_s, 3), "grade_s": round(grade_s, 3)})
     result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,
                              n_correct=n_correct, provenance=provenance)
     return result, samples, grade_s
+
+
+def _math_policy(benchmark: str) -> str | None:
+    """The numeric policy the math grader used (``--math-policy`` sets it through the
+    environment), so two results graded under different policies are never mistaken for one."""
+    from dapo_bench.data.registry import get_benchmark
+    from dapo_bench.grading.math import resolve_policy
+
+    return None if get_benchmark(benchmark).kind == "code" else resolve_policy(None)
 
 
 def _described(generator: Any, settings: EvalSettings) -> dict[str, Any]:

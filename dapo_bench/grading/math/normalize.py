@@ -58,6 +58,8 @@ _LABELLED_THOUSANDS_RE = re.compile(
     r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)")
 # A TeX group holding one thousands-separated integer: "\frac{3}{1,024}" (not an escaped "\{")
 _BRACED_THOUSANDS_RE = re.compile(r"(?<=[^\\]\{)[+-]?[1-9]\d{0,2}(?:,\d{3})+(?=\})")
+_RIGHT_LABELLED_THOUSANDS_RE = re.compile(  # "15,600 = b": the variable on the right
+    r"([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)(\s*=\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?)")
 _SPACED_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?")
 # Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
 # optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
@@ -74,7 +76,8 @@ _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10
 _SCALE_RE = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(\\(?:text|textrm|mbox|mathrm)\s*\{\s*)?"
                        r"(thousand|million|billion|trillion)s?(?![A-Za-z])", re.IGNORECASE)
 # A plain number followed only by words: "72 heartbeats", "18 square feet of tile"
-_NUMBER_WORDS_RE = re.compile(r"([+-]?(?:\d+(?:\.\d+)?|\.\d+|\\frac\{\d+\}\{\d+\}|\d+/\d+)%?)"
+_NUMBER_WORDS_RE = re.compile(r"([+-]?(?:[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+                              r"|\\frac\{\d+\}\{\d+\}|\d+/\d+)%?)"
                               r"((?:[\s-]+[A-Za-z]{2,}){1,6})")
 # Words that change the value or hide another quantity: never dropped as a unit
 _VALUE_WORDS = frozenset({
@@ -188,7 +191,9 @@ def _drop_words_after_number(s: str) -> str:
     if m is None:
         return s
     words = re.split(r"[\s-]+", m.group(2).strip().lower())
-    return s if any(w in _VALUE_WORDS for w in words) else m.group(1)
+    if any(w in _VALUE_WORDS for w in words):
+        return s
+    return m.group(1).replace(",", "") if "," in m.group(1) else m.group(1)
 
 
 def _time_of_day(s: str) -> str:
@@ -279,6 +284,9 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     labelled = _LABELLED_THOUSANDS_RE.fullmatch(s)  # "n = 15,600"
     if labelled:
         s = labelled.group(1) + labelled.group(2).replace(",", "")
+    labelled = _RIGHT_LABELLED_THOUSANDS_RE.fullmatch(s)
+    if labelled:
+        s = labelled.group(1).replace(",", "") + labelled.group(2)
     if strip_units:
         s = _drop_words_after_number(s)
     s = _MEMBERSHIP_RE.sub("", s, count=1)

@@ -24,7 +24,7 @@ _NUMBER_RE = re.compile(r"-?\\[dt]?frac\s*\{[^{}$]{1,40}\}\s*\{[^{}$]{1,40}\}"
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
 _MERIDIEM_RE = re.compile(r"\s*(?:\$\$?|\\\)|\\\])\s*([AaPp])\.?\s?[Mm](?![A-Za-z])")
 _TIME_RE = re.compile(r"(?<![\d:])(\d{1,2}:\d{2})(?![\d:])"
-                      r"(?:\s*(?:\$\$?|\\\)|\\\])?\s*([AaPp])\.?\s?[Mm](?![A-Za-z]))?")
+                      r"(?:\s*(?:(?:\$\$?|\\\)|\\\])\s*)?([AaPp])\.?\s?[Mm](?![A-Za-z]))?")
 _PLAIN_WORDS_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*(?: [A-Za-z][A-Za-z'\-]*)*")
 _NEGATIONS = frozenset({"not", "no", "never", "neither", "nor", "cannot", "isn't", "nothing"})
 WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer

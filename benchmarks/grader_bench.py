@@ -33,7 +33,8 @@ LABELLED = (("math_grader_cases", "first-pass corpus (tuned on)"),
             ("math_heldout_cases", "held-out set (written first, then developed on)"),
             ("math_blind_cases", "blind set (written after, graded once: 72/74 then)"),
             ("math_audit_cases", "audit of disagreements with Math-Verify"),
-            ("math_probe_cases", "probes written after the blind set (developed on)"))
+            ("math_probe_cases", "probes written after the blind set (developed on)"),
+            ("math_blind3_cases", "issue 19's blind set (graded once: 59/102, then developed on)"))
 
 # Runs inside the Math-Verify environment: reads [gold, response] lines, prints one JSON object.
 MV_RUNNER = r"""

@@ -560,6 +560,7 @@ def _grade(plan: _Plan, name: str, ckpt: Any, generator: Any, settings: EvalSett
         data_source=plan.source, data_file=_data_file(plan.source, settings.data_dir),
         limit=settings.limit, generation_key=plan.key,
         **({"skipped_benchmarks": plan.skipped} if plan.skipped else {}),
+        math_policy=_math_policy(plan.benchmark),
         generation_log=str(plan.log.relative_to(settings.out / name)),
         timings={"generate_s": round(gen_s, 3), "grade_s": round(grade_s, 3)})
     result = BenchmarkResult(model=name, benchmark=plan.stored_as, metrics=metrics, n=n,
@@ -601,6 +602,15 @@ def _data_file(source: str, data_dir: Path | None) -> dict[str, Any] | None:
 
     path = Path(source)
     return data_record(path, data_dir or default_data_dir()) if path.is_file() else None
+
+
+def _math_policy(benchmark: str) -> str | None:
+    """The numeric policy the math grader used (``--math-policy`` sets it through the
+    environment), so two results graded under different policies are never mistaken for one."""
+    from dapo_bench.data.registry import get_benchmark
+    from dapo_bench.grading.math import resolve_policy
+
+    return None if get_benchmark(benchmark).kind == "code" else resolve_policy(None)
 
 
 def _described(generator: Any, settings: EvalSettings) -> dict[str, Any]:

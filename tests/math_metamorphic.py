@@ -12,7 +12,8 @@ A transform returns None when it does not apply to a gold (a separator style on 
 
 All of it was written after the grader's second pass; its first run found two grader gaps
 (a thousands separator after a label, ``x > e``), fixed since, and generator mistakes; the README
-gives the first run's figures.
+gives the first run's figures. The transforms under "issue 19's classes" were added with the
+grader's third pass, one rendering and one perturbation per class of the issue.
 """
 
 from __future__ import annotations
@@ -364,6 +365,195 @@ def _negative_fraction_sign(g: str, b: str) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- issue 19's classes
+
+SCALE_NAMES = ((10 ** 12, "trillion"), (10 ** 9, "billion"), (10 ** 6, "million"),
+               (10 ** 3, "thousand"))
+ASSIGNED = re.compile(r"([a-z])\s*=\s*([^=<>]+)")  # b=4, x = -1
+TIME = re.compile(r"(?:\\text\{)?\s*(\d{1,2}):(\d{2})\s*([AaPp])\.?\s?[Mm]\.?\s*\}?")
+EMPTY_SPELLINGS = {"\\emptyset": "\\varnothing", "\\varnothing": "\\oslash",
+                   "no solution": "\\emptyset", "There is no solution.": "\\varnothing"}
+LETTER_POLY = re.compile(r"[a-z0-9^{}+\- ]*[a-z][a-z0-9^{}+\- ]*")
+X_EXPR = re.compile(r"[^=,<>]*(?<![A-Za-z\\])x(?![A-Za-z])[^=,<>]*")
+SEP_FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
+
+
+def balanced(s: str) -> bool:
+    """Every bracket closed ("\\sin (2 \\ln x]" in one gold is not: moving it breaks it)."""
+    depth = 0
+    for ch in s.replace("\\{", "").replace("\\}", ""):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0 and s.count("(") == s.count(")")
+
+
+def scaled(n: int, smaller: bool = False) -> str | None:
+    """``3200000000`` as ``3.2 billion`` (``smaller``: the same digits a scale lower)."""
+    for k, (scale, name) in enumerate(SCALE_NAMES):
+        if abs(n) >= scale:
+            if smaller:
+                if k + 1 == len(SCALE_NAMES):
+                    return None
+                name = SCALE_NAMES[k + 1][1]
+            return f"{decimal_of(Fraction(n, scale))} {name}"
+    return None
+
+
+def poly_terms(g: str) -> list[str] | None:
+    """The signed top-level terms of a sum in letters (``x^3 + 2x^2 + x``), two or more."""
+    s = g.replace(" ", "")
+    if not LETTER_POLY.fullmatch(g) or re.search(r"\de[+-]?\d", g):
+        return None  # 1e-5 is scientific notation, not a sum
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(s):
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch in "+-" and depth == 0 and i > 0 and s[i - 1] not in "^+-":
+            terms.append(s[start:i])
+            start = i
+    terms.append(s[start:])
+    terms = [t if t[0] in "+-" else "+" + t for t in terms]
+    if len(terms) < 2 or any(len(t) < 2 for t in terms) or len(set(terms)) != len(terms):
+        return None
+    return terms
+
+
+def join_terms(terms: list[str]) -> str:
+    out = " ".join(f"{t[0]} {t[1:]}" for t in terms)
+    return out[2:] if out.startswith("+ ") else "-" + out[2:]
+
+
+def _membership_prefix(g: str, b: str) -> str | None:
+    if is_interval(g) is not None or set_items(g) is not None:
+        return boxed(f"\\theta \\in {g}")
+    return None
+
+
+def _membership_complement(g: str, b: str) -> str | None:
+    return boxed(f"\\theta \\notin {g}") if is_interval(g) is not None else None
+
+
+def _scale_word(g: str, b: str) -> str | None:
+    n = integer(g)
+    words = None if n is None else scaled(n)
+    return None if words is None else boxed(words.replace(" ", " \\text{ ") + "}")
+
+
+def _scale_word_lower(g: str, b: str) -> str | None:
+    n = integer(g)
+    words = None if n is None else scaled(n, smaller=True)
+    return None if words is None else f"So the total comes to {words}."
+
+
+def _unit_words(g: str, b: str) -> str | None:
+    if b == "minerva_math" or (integer(g) is None and not DEC.fullmatch(g)):
+        return None
+    return f"Adding them up, the answer is {g} baskets of fruit."
+
+
+def _unit_words_wrong(g: str, b: str) -> str | None:
+    n = integer(g)
+    if b == "minerva_math" or n is None:
+        return None
+    return boxed(f"{n + 1} \\text{{ baskets of fruit}}")
+
+
+def _variable_right(g: str, b: str) -> str | None:
+    # "y=1-x+x^{2}.": the sentence's stop (not "\right."); a unit ("ft", "\mathrm{cm}") ends
+    # the value, so it is not moved before the "="
+    m = ASSIGNED.fullmatch(re.sub(r"(?<!\\right)\.$", "", g.strip()))
+    if m and not re.search(r"\\(?:mathrm|text)|;|\s[a-z]{2,}\s*$", m.group(2)) \
+            and balanced(m.group(2)):
+        return boxed(f"{m.group(2).strip()} = {m.group(1)}")
+    if integer(g) is not None or fraction(g) is not None:
+        return boxed(f"{g}=b")
+    return None
+
+
+def _variable_right_wrong(g: str, b: str) -> str | None:
+    n = integer(g)
+    if n is None:
+        m = ASSIGNED.fullmatch(g.strip())
+        n = integer(m.group(2).strip()) if m else None
+    return None if n is None else boxed(f"{n + 1} = b")
+
+
+def _function_definition(g: str, b: str) -> str | None:
+    if not X_EXPR.fullmatch(g) or "\\in" in g or len(g) > 80 or text_answer(g) is not None:
+        return None
+    return boxed(f"g^{{-1}}(x) = {g}")
+
+
+def _empty_spelling(g: str, b: str) -> str | None:
+    other = EMPTY_SPELLINGS.get(g.strip())
+    return None if other is None else boxed(other)
+
+
+def _empty_element(g: str, b: str) -> str | None:
+    return boxed("\\{\\emptyset\\}") if g.strip() in EMPTY_SPELLINGS else None
+
+
+def _separator_in_fraction(g: str, b: str) -> str | None:
+    m = SEP_FRAC.fullmatch(g.strip())
+    if m is None or max(int(m.group(2)), int(m.group(3))) < 1000:
+        return None
+    num, den = (with_thousands(int(x), ",") or x for x in (m.group(2), m.group(3)))
+    return boxed(f"{m.group(1)}\\frac{{{num}}}{{{den}}}")
+
+
+def _separator_in_fraction_off(g: str, b: str) -> str | None:
+    m = SEP_FRAC.fullmatch(g.strip())
+    if m is None or int(m.group(3)) < 1000:
+        return None
+    den = with_thousands(int(m.group(3)) + 1, ",\\!")
+    return boxed(f"{m.group(1)}\\frac{{{m.group(2)}}}{{{den}}}")
+
+
+def _polynomial_reordered(g: str, b: str) -> str | None:
+    terms = poly_terms(g)
+    return None if terms is None else boxed(join_terms(terms[::-1]))
+
+
+def _polynomial_negated(g: str, b: str) -> str | None:
+    terms = poly_terms(g)
+    if terms is None:
+        return None
+    flipped = [("-" if t[0] == "+" else "+") + t[1:] for t in terms[::-1]]
+    return boxed(join_terms(flipped))
+
+
+def _text_last_sentence(g: str, b: str) -> str | None:
+    word = text_answer(g)
+    if word is None or word.lower().startswith(("no ", "not ")):
+        return None
+    return f"We check every case in turn.\nSo in the end it is {word}."
+
+
+def _text_last_sentence_negated(g: str, b: str) -> str | None:
+    word = text_answer(g)
+    if word is None or word.lower().startswith(("no ", "not ")):
+        return None
+    return f"We check every case in turn.\nSo in the end it is not {word}."
+
+
+def _time_24h(g: str, b: str) -> str | None:
+    m = TIME.fullmatch(g.strip())
+    if m is None:
+        return None
+    hour = int(m.group(1)) % 12 + (12 if m.group(3) in "Pp" else 0)
+    return boxed(f"{hour}:{m.group(2)}")
+
+
+def _meridiem_swapped(g: str, b: str) -> str | None:
+    m = TIME.fullmatch(g.strip())
+    if m is None:
+        return None
+    other = "AM" if m.group(3) in "Pp" else "PM"
+    return f"So it happens at ${m.group(1)}:{m.group(2)}$ {other}."
+
+
 # ---------------------------------------------------------------- perturbations
 
 
@@ -515,6 +705,16 @@ KEEP: dict[str, Transform] = {
     "vector-angle-brackets": _vector_angle,
     "text-wrapper": _text_wrap,
     "text-case": _text_case,
+    "membership-prefix": _membership_prefix,
+    "scale-word": _scale_word,
+    "unit-words": _unit_words,
+    "time-24-hour": _time_24h,
+    "variable-right": _variable_right,
+    "function-definition": _function_definition,
+    "empty-set-spelling": _empty_spelling,
+    "text-last-sentence": _text_last_sentence,
+    "polynomial-reordered": _polynomial_reordered,
+    "separator-in-fraction": _separator_in_fraction,
 }
 BREAK: dict[str, Transform] = {
     "off-by-one": _off_by_one,
@@ -529,6 +729,15 @@ BREAK: dict[str, Transform] = {
     "truncated-decimal": _truncated_decimal,
     "negated-text": _text_other,
     "vector-swapped": _vector_swap,
+    "membership-complement": _membership_complement,
+    "scale-word-lower": _scale_word_lower,
+    "unit-words-wrong": _unit_words_wrong,
+    "meridiem-swapped": _meridiem_swapped,
+    "variable-right-wrong": _variable_right_wrong,
+    "empty-set-element": _empty_element,
+    "text-last-sentence-negated": _text_last_sentence_negated,
+    "polynomial-negated": _polynomial_negated,
+    "separator-in-fraction-off": _separator_in_fraction_off,
 }
 def load_golds(data_dir: Path) -> list[tuple[str, str]]:
     """``(benchmark, gold)`` for every problem of the five math benchmarks."""

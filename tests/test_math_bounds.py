@@ -100,7 +100,8 @@ def test_model_text_never_reaches_sympys_string_parser(
     """The worker's full comparison over every corpus answer (and the injections) in-process."""
     from dapo_bench.grading.math import extract_for
 
-    extra = [json.loads(line) for name in ("math_heldout_cases", "math_blind_cases")
+    extra = [json.loads(line)
+             for name in ("math_heldout_cases", "math_blind_cases", "math_blind3_cases")
              for line in (CORPUS.parent / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
              if line]
     pairs = [(c["response"], c["gold"], c["benchmark"]) for c in [*load_corpus(), *extra]

@@ -99,3 +99,33 @@ def test_equivalence_is_not_fooled_by_near_misses() -> None:
     assert not equal("(1,2)", "[1,2]").correct
     assert not equal("-x-1", "x+1").correct
     assert equal(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}").correct
+
+
+@pytest.mark.parametrize(("text", "normal"), [
+    (r"3.2 \text{ billion}", "3200000000"),  # scale words multiply exactly
+    (r"\$1.25 \text{ million}", "1250000"),
+    ("72 heartbeats", "72"),  # words after a number that is the whole answer
+    (r"6 \text{ less than } x", "6 less than x"),  # not when a word changes the value
+    ("3 dozen", "3 dozen"),
+    (r"7:45\text{ p.m.}", "19:45"),  # times of day on the 24-hour clock
+    (r"12:15 \text{ AM}", "0:15"),
+    ("09:30", "9:30"),
+    (r"\theta \in [2, 5)", "[2, 5)"),  # a membership prefix
+    (r"x \notin [2, 5)", r"x \notin [2, 5)"),
+    (r"\frac{3}{1,024}", r"\frac{3}{1024}"),  # separators inside a TeX group
+    (r"\{1,000\}", r"\{1,000\}"),  # but not in a set
+    (r"\oslash", r"\emptyset"),
+])
+def test_third_pass_normalisation(text: str, normal: str) -> None:
+    assert normalize_answer(text) == normal
+
+
+def test_text_answers_come_from_the_end_of_the_last_sentence_only() -> None:
+    said = "At first it seems to diverge. By comparison with 1/n^2 the series converges."
+    assert extract_answer(said, text_words=1).answer == "converges"
+    negated = "Counting on from Sunday, it is Wednesday, not Tuesday."
+    assert extract_answer(negated, text_words=1).how != "last-sentence"
+    assert not grade(negated, r"\text{Tuesday}", "math")
+    assert grade(said, "converges", "college_math")
+    assert not grade(said, "diverges", "college_math")
+    assert not grade(r"It converges, so \boxed{1}.", "converges", "college_math")  # a box wins

@@ -58,6 +58,7 @@ class Provenance(BaseModel):
     harness_commit: str | None = None
     timestamp: str | None = None
     source: str | None = None
+    math_policy: str | None = None  # the math grader's numeric policy (strict | qwen); None: code
 
 
 class KFigure(BaseModel):

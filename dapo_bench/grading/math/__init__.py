@@ -11,6 +11,7 @@ text is never parsed by sympy in the caller and a pathological answer costs one 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ from dapo_bench.grading.math.equiv import Verdict, equal, fast_equal, structured
 from dapo_bench.grading.math.extract import Extraction, extract_answer, last_boxed
 from dapo_bench.grading.math.normalize import (
     POLICIES,
+    is_text,
     normalize_answer,
     numeric_mode,
     parse_number,
@@ -42,6 +44,8 @@ POLICY_ENV = "DAPO_BENCH_MATH_POLICY"  # what `dapo-bench eval --math-policy` se
 
 FAST_MAX_CHARS = 4096  # longer answers are normalised inside the bounded workers
 _NO_UNIT_STRIPPING = frozenset({"minerva_math"})  # as the Qwen toolkit (skip_unit)
+_TIME_GOLD_RE = re.compile(r"\d{1,2}:\d{2}")  # a normalised time of day (24-hour)
+_TEXT_WRAP_RE = re.compile(r"\\(?:text|textrm|textbf|textit|mbox|mathrm)\s*\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,22 @@ def normalize_gold(gold: str, benchmark: str) -> str:
 
 
 def extract_for(response: str, gold: str, benchmark: str) -> Extraction:
-    """Extract with the last-number fallback only where the gold answer is a plain number."""
-    numeric = parse_number(normalize_gold(gold, benchmark)) is not None
-    return extract_answer(response, numeric_fallback=numeric)
+    """Extract with the last-number fallback only where the gold answer is a plain number, the
+    last time only where it is a time of day, and the last sentence's end only where it is
+    words (``gold_words``)."""
+    normal = normalize_gold(gold, benchmark)
+    numeric = parse_number(normal) is not None
+    return extract_answer(response, numeric_fallback=numeric,
+                          time_fallback=_TIME_GOLD_RE.fullmatch(normal) is not None,
+                          text_words=gold_words(gold))
+
+
+@lru_cache(maxsize=65536)
+def gold_words(gold: str) -> int:
+    """How many words a text gold has ("converges conditionally": 2, "\\text{No solutions}":
+    2); 0 when the gold is not plain words."""
+    plain = _TEXT_WRAP_RE.sub(r"\1", gold.replace("$", "")).strip().rstrip(".")
+    return len(plain.split()) if is_text(plain) else 0
 
 
 def fast_judge(answer: str, gold: str, benchmark: str, policy: str = DEFAULT_POLICY

@@ -28,11 +28,12 @@ _LABEL = (r"(?:m\s*)?\\angle\s*[A-Za-z]+|\\(?:overline|vec|overrightarrow|hat)\{
           r"|(?:[A-Za-z]+|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*")
 
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}"}
+_FUNC = r"[A-Za-z]+(?:'+|\^\{?\s*-1\s*\}?)?"  # f, f', g^{-1}: a function's name
 _VAR_LHS_RE = re.compile(
     rf"(?:{_LABEL})(?:\s*:\s*(?:{_LABEL}))*"  # x, x_1, \theta, y', |PQ|, \angle A, V_1:V_2
-    r"|[A-Za-z]+\s*\([A-Za-z, ]*\)"  # f(x), P(A)
+    rf"|{_FUNC}\s*\([A-Za-z, ]*\)"  # f(x), P(A), g^{{-1}}(t), y'(x)
     r"|\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])+\s*\)")  # (x, y)
-_CALL_RE = re.compile(r"([A-Za-z]+)\s*\(([A-Za-z, ]*)\)")
+_CALL_RE = re.compile(rf"({_FUNC})\s*\(([A-Za-z, ]*)\)")
 _REL_RE = re.compile(r"\\(?:le|ge|lt|gt|ne)(?![A-Za-z])|<=|>=|<|>|≤|≥")
 _REL_NAMES = {"\\le": "le", "<=": "le", "≤": "le", "\\ge": "ge", ">=": "ge", "≥": "ge",
               "\\lt": "lt", "<": "lt", "\\gt": "gt", ">": "gt", "\\ne": "ne"}
@@ -269,8 +270,12 @@ def structure(s: str) -> Node:
 
 def _assignment(s: str) -> tuple[str, str] | None:
     parts = split_top(s, "=")
-    if len(parts) == 2 and _VAR_LHS_RE.fullmatch(parts[0]) and parts[1]:
+    if len(parts) != 2 or not all(parts):
+        return None
+    if _VAR_LHS_RE.fullmatch(parts[0]):
         return compact(parts[0]), parts[1]
+    if _VAR_LHS_RE.fullmatch(parts[1]) and parts[1] not in _CONSTANTS:  # \frac{7}{2}=b
+        return compact(parts[1]), parts[0]
     return None
 
 
@@ -486,8 +491,9 @@ class Comparator:
             return self._seqs_equal(p, g)
         seq, scalar = (p, g) if isinstance(p, Seq) else (g, p)
         assert isinstance(seq, Seq) and isinstance(scalar, str)
-        # a one-element set against its element
-        return seq.kind == "set" and len(seq.items) == 1 and self.equal(seq.items[0], scalar)
+        # a one-element set against its element; \{\emptyset\} is not the empty set
+        return (seq.kind == "set" and len(seq.items) == 1 and "\\emptyset" not in
+                (compact(seq.items[0]), compact(scalar)) and self.equal(seq.items[0], scalar))
 
     def _seqs_equal(self, p: Seq, g: Seq) -> bool:
         if "vector" in (p.kind, g.kind):

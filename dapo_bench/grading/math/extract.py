@@ -22,6 +22,11 @@ _ANSWER_IS_RE = re.compile(r"(?:[Tt]he (?:final )?answer is|[Ff]inal [Aa]nswer(?
 _NUMBER_RE = re.compile(r"-?\\[dt]?frac\s*\{[^{}$]{1,40}\}\s*\{[^{}$]{1,40}\}"
                         r"|-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?![\d.,]))?")
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
+_MERIDIEM_RE = re.compile(r"\s*(?:\$\$?|\\\)|\\\])\s*([AaPp])\.?\s?[Mm](?![A-Za-z])")
+_TIME_RE = re.compile(r"(?<![\d:])(\d{1,2}:\d{2})(?![\d:])"
+                      r"(?:\s*(?:(?:\$\$?|\\\)|\\\])\s*)?([AaPp])\.?\s?[Mm](?![A-Za-z]))?")
+_PLAIN_WORDS_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*(?: [A-Za-z][A-Za-z'\-]*)*")
+_NEGATIONS = frozenset({"not", "no", "never", "neither", "nor", "cannot", "isn't", "nothing"})
 WHOLE_RESPONSE_MAX = 64  # a response this short with no marker is taken whole as the answer
 WHOLE_MATH_MAX = 400  # the last math span, when nothing else marks the answer
 
@@ -29,7 +34,8 @@ WHOLE_MATH_MAX = 400  # the last math span, when nothing else marks the answer
 @dataclass(frozen=True)
 class Extraction:
     answer: str | None
-    how: str  # boxed | minerva | answer-is | last-number | last-math | whole | none
+    how: str  # boxed | minerva | answer-is | last-number | last-time | last-sentence | last-math
+    # | whole | none
 
 
 def _match_braces(text: str, open_pos: int) -> int | None:
@@ -172,20 +178,59 @@ def _math_spans(text: str) -> Iterator[tuple[int, str]]:
 
 
 def last_math(text: str) -> str | None:
-    """Content of the last non-empty math span of ``text``."""
+    """Content of the last non-empty math span of ``text``; a time's "AM"/"p.m." written just
+    after the span (``$7:45$ AM``) belongs to it."""
     last: str | None = None
-    for _, content in _math_spans(text):
-        last = content or last
+    end = 0
+    for start, content in _math_spans(text):
+        if content:
+            last, end = content, start
+    if last is None:
+        return None
+    close = text.find(last, end) + len(last)
+    meridiem = _MERIDIEM_RE.match(text, close)
+    if meridiem and re.fullmatch(r"\d{1,2}:\d{2}", last.strip()):
+        return f"{last.strip()} {meridiem.group(1).lower()}m"
     return last
 
 
-def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extraction:
+def last_time(text: str) -> str | None:
+    """The last time of day in ``text`` ("at 7:45 a.m."), for a gold that is one."""
+    last = None
+    for m in _TIME_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    return last.group(1) + (f" {last.group(2).lower()}m" if last.group(2) else "")
+
+
+def last_sentence_tail(text: str, words: int) -> str | None:
+    """The last ``words`` words of the last sentence, when they are plain words and none of
+    the three words before them negates them ("Wednesday, not Tuesday")."""
+    body = text.rstrip().rstrip(".!?").rstrip()
+    cut = max(body.rfind(". "), body.rfind("! "), body.rfind("? "), body.rfind("\n"))
+    sentence = body[cut + 1:] if cut >= 0 else body
+    tokens = sentence.split()
+    if words < 1 or len(tokens) < words:
+        return None
+    tail = " ".join(tokens[-words:])
+    if not _PLAIN_WORDS_RE.fullmatch(tail):
+        return None
+    before = {t.strip(",;:").lower() for t in tokens[-words - 3:-words]}
+    if before & _NEGATIONS or any(t.endswith("n't") for t in before):
+        return None
+    return tail
+
+
+def extract_answer(response: str, *, numeric_fallback: bool = False, text_words: int = 0,
+                   time_fallback: bool = False) -> Extraction:
     """Find the final answer in a response.
 
     Order: Minerva's "final answer is $X$. I hope it is correct"; the last complete box;
     "The answer is X"; then, for numeric gold answers, the last number (as the Qwen toolkit does
-    for every benchmark); then the last math span; otherwise a short one-line response is taken
-    whole.
+    for every benchmark); for a gold that is a time of day, the last time; for a gold of
+    ``text_words`` plain words, the end of the last sentence (``last_sentence_tail``); then the
+    last math span; otherwise a short one-line response is taken whole.
     """
     text = response.replace("\u043a\u0438", "")  # a stray token some models emit (Qwen toolkit)
     if _MINERVA_START in text and _MINERVA_END in text:
@@ -203,6 +248,14 @@ def extract_answer(response: str, *, numeric_fallback: bool = False) -> Extracti
         num = last_number(text)
         if num is not None:
             return Extraction(num, "last-number")
+    if time_fallback:
+        time = last_time(text)
+        if time is not None:
+            return Extraction(time, "last-time")
+    if text_words:
+        tail = last_sentence_tail(text, text_words)
+        if tail is not None:
+            return Extraction(tail, "last-sentence")
     math = last_math(text)
     if math is not None and len(math) <= WHOLE_MATH_MAX:
         return Extraction(math, "last-math")

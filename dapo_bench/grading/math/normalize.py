@@ -56,6 +56,10 @@ _ARRAY_BEGIN_RE = re.compile(r"\\begin\{array\}\s*\{[^{}]*\}")
 _THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")  # not "0,245"
 _LABELLED_THOUSANDS_RE = re.compile(
     r"((?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*=\s*)([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)")
+# A TeX group holding one thousands-separated integer: "\frac{3}{1,024}" (not an escaped "\{")
+_BRACED_THOUSANDS_RE = re.compile(r"(?<=[^\\]\{)[+-]?[1-9]\d{0,2}(?:,\d{3})+(?=\})")
+_RIGHT_LABELLED_THOUSANDS_RE = re.compile(  # "15,600 = b": the variable on the right
+    r"([+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)(\s*=\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?)")
 _SPACED_THOUSANDS_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?")
 # Digit-group separators that cannot mean anything else between digits: MATH's ",\!" (with
 # optional spaces), "{,}", a thin space "\," or "\ ", and U+2009/U+202F.
@@ -63,6 +67,25 @@ GROUP_SEP_RE = re.compile(r"(?<=\d)(?:\s*,\s*\\!\s*|\{,\}|\\,|\\ |\\!|[\u2009\u2
                            r"(?=\d{3}(?!\d))")
 _REPEATING_RE = re.compile(r"([+-]?)(\d*)\.(\d*)\\(?:overline|bar|dot)\s*\{(\d+)\}")
 _CLOCK_RE = re.compile(r"(\d{1,2}:\d{2})\s*([ap])\.?\s*m\b\.?", re.IGNORECASE)
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?: ([ap])m)?")  # a whole answer, after _CLOCK_RE
+# "x \in [2,5)", "\theta \in \{1,2\}": the answer is the set (not "\notin")
+_MEMBERSHIP_RE = re.compile(
+    r"^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?\s*\\in(?![A-Za-z])\s*")
+# A number, then a scale word (optionally inside \text{}): "3.2 billion", "1.25 \text{ million}"
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_SCALE_RE = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(\\(?:text|textrm|mbox|mathrm)\s*\{\s*)?"
+                       r"(thousand|million|billion|trillion)s?(?![A-Za-z])", re.IGNORECASE)
+# A plain number followed only by words: "72 heartbeats", "18 square feet of tile"
+_NUMBER_WORDS_RE = re.compile(r"([+-]?(?:[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+                              r"|\\frac\{\d+\}\{\d+\}|\d+/\d+)%?)"
+                              r"((?:[\s-]+[A-Za-z]{2,}){1,6})")
+# Words that change the value or hide another quantity: never dropped as a unit
+_VALUE_WORDS = frozenset({
+    "less", "more", "fewer", "than", "times", "plus", "minus", "over", "per", "half", "halves",
+    "third", "thirds", "quarter", "quarters", "squared", "cubed", "dozen", "dozens", "hundred",
+    "hundreds", "score", "not", "no", "and", "or", "percent", "off", "thousand", "million",
+    "billion", "trillion", "thousands", "millions", "billions", "trillions",
+})
 _ALL_REALS_RE = re.compile(
     r"\\mathbb\s*\{?\s*R\s*\}?|\\R(?![A-Za-z])|ℝ|\\text\{\s*all real numbers\s*\}"
     r"|^(?:the set of )?all real(?: numbers|s)?\.?$|^\(-\\infty,\s*\\infty\)$", re.IGNORECASE)
@@ -108,6 +131,7 @@ _SCI_RE = re.compile(rf"({_DEC})(?:[eE]([+-]?\d+)"
 _DEC_RE = re.compile(_DEC)
 _CHOICE_RE = re.compile(r"\(?([A-E])\)?(?:[.:)]|$)")
 _TEXT_RE = re.compile(r"[A-Za-z][A-Za-z' \-]*[A-Za-z]")
+_WORD_RE = re.compile(r"[A-Za-z]{2}")
 MAX_EXPONENT = 400  # larger powers of ten are left to the bounded symbolic stage
 
 
@@ -133,6 +157,57 @@ def _strip_unit_tail(s: str, plain_words: bool) -> str:
                 continue
         break
     return s
+
+
+def _scale_words(s: str) -> str:
+    """``3.2 billion`` as ``3200000000``: a number at the start of the answer times an exact
+    power of ten (what follows, a unit, stays for the unit rules)."""
+    m = _SCALE_RE.match(s)
+    if m is None:
+        return s
+    value = Fraction(m.group(1)) * _SCALES[m.group(3).lower()]
+    written = str(value.numerator) if value.denominator == 1 else _decimal(value)
+    rest = s[m.end():]
+    if m.group(2):  # the scale word was inside \text{...}: reopen it for what follows
+        rest = rest.lstrip()
+        rest = rest[1:] if rest.startswith("}") else "\\text{" + rest
+    return written + rest
+
+
+def _decimal(value: Fraction) -> str:
+    """The exact decimal of a terminating fraction (a scaled decimal always terminates)."""
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    places = 0
+    while (value * 10 ** places).denominator != 1:
+        places += 1
+    digits = str((value * 10 ** places).numerator).rjust(places + 1, "0")
+    return sign + digits[:-places] + "." + digits[-places:]
+
+
+def _drop_words_after_number(s: str) -> str:
+    """``72 heartbeats`` is 72: words after a number are dropped only when the number is the
+    whole answer and no word could change its value ("6 less than x", "3 dozen")."""
+    m = _NUMBER_WORDS_RE.fullmatch(s)
+    if m is None:
+        return s
+    words = re.split(r"[\s-]+", m.group(2).strip().lower())
+    if any(w in _VALUE_WORDS for w in words):
+        return s
+    return m.group(1).replace(",", "") if "," in m.group(1) else m.group(1)
+
+
+def _time_of_day(s: str) -> str:
+    """A whole answer that is a time of day, on the 24-hour clock without a leading zero:
+    ``7:45 pm`` and ``19:45`` are ``19:45``; a time with no am/pm is read as 24-hour."""
+    m = _TIME_RE.fullmatch(s)
+    if m is None:
+        return s
+    hour, minute, half = int(m.group(1)), int(m.group(2)), m.group(3)
+    if minute > 59 or hour > (12 if half else 23) or (half and hour == 0):
+        return s
+    if half:
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour}:{minute:02d}"
 
 
 def python_syntax(s: str) -> str:
@@ -174,6 +249,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = s.replace("\\%", "%")
     s = _unwrap(_TEXT_WRAP_RE, s) if re.search(r"\d:\d\d", s) else s
     s = _CLOCK_RE.sub(lambda m: f"{m.group(1)} {m.group(2).lower()}m", s)
+    s = _scale_words(s.strip())
     s = _strip_unit_tail(s.strip(), strip_units)
     s = _unwrap(_TEXT_WRAP_RE, s)
     s = re.sub(r"\\(?:vec|hat|overrightarrow)\s*\{\s*([ijk])\s*\}", r"\1", s)
@@ -186,7 +262,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = re.sub(r"\\geq(?:slant)?(?![A-Za-z])", r"\\ge", s)
     s = re.sub(r"\binfinity\b|∞|\binf\b", r"\\infty", s)
     s = re.sub(r"(^|[,(\[])\s*\+\s*\\infty", r"\1\\infty", s)
-    s = re.sub(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}", r"\\emptyset", s)
+    s = re.sub(r"\\(?:varnothing|oslash)(?![A-Za-z])|∅|⊘|\\\{\s*\\\}", r"\\emptyset", s)
     s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
     s = re.sub(r"\\frac\s*(\{[^{}]*\})\s*([0-9A-Za-z])", r"\\frac\1{\2}", s)
@@ -196,6 +272,7 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     s = _ARRAY_BEGIN_RE.sub(r"\\begin{pmatrix}", s)
     s = s.replace("\\end{array}", "\\end{pmatrix}")
     s = re.sub(r"(\d)\{,\}(?=\d{3})", r"\1", s)
+    s = _BRACED_THOUSANDS_RE.sub(lambda m: m.group(0).replace(",", ""), s)  # \frac{3}{1,024}
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"^(?:\\approx|≈|=)\s*", "", s)
     if re.search(r"\d", s):
@@ -207,6 +284,13 @@ def normalize_answer(text: str, *, strip_units: bool = True) -> str:
     labelled = _LABELLED_THOUSANDS_RE.fullmatch(s)  # "n = 15,600"
     if labelled:
         s = labelled.group(1) + labelled.group(2).replace(",", "")
+    labelled = _RIGHT_LABELLED_THOUSANDS_RE.fullmatch(s)
+    if labelled:
+        s = labelled.group(1).replace(",", "") + labelled.group(2)
+    if strip_units:
+        s = _drop_words_after_number(s)
+    s = _MEMBERSHIP_RE.sub("", s, count=1)
+    s = _time_of_day(s)
     if _ALL_REALS_RE.search(s):
         s = _ALL_REALS_RE.sub(r"(-\\infty,\\infty)", s)
         s = re.sub(r"^\(-\\infty,\\infty\)\s*(?:-|\\backslash|\\setminus)\s*(?=\\\{)",
@@ -379,5 +463,6 @@ def choice_letter(s: str) -> str | None:
 
 def is_text(s: str) -> bool:
     """A word answer ("odd", "no solution", "Devon"): compared as text, never parsed as algebra
-    (parsing would read "odd" as o*d*d)."""
-    return bool(_TEXT_RE.fullmatch(s)) and len(re.sub(r"[^A-Za-z]", "", s)) >= 2
+    (parsing would read "odd" as o*d*d). Letters that are all single (``a-b``, ``x - y``) are a
+    polynomial, not a hyphenated word: the symbolic stage decides them."""
+    return bool(_TEXT_RE.fullmatch(s)) and _WORD_RE.search(s) is not None

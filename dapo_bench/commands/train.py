@@ -32,6 +32,7 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
     from dapo_bench.pipeline.chain import run_all, run_stage
     from dapo_bench.pipeline.context import StageContext
     from dapo_bench.pipeline.runner import RunDir
+    from dapo_bench.report.tracking import open_tracker, require_trackers
 
     parsed = {}
     for item in overrides:
@@ -49,9 +50,13 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
     if stage == "all":
         run_all(recipe, run_dir, progress=not no_progress)
         return
+    require_trackers(recipe)
     run.bind_recipe(recipe)
-    ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant)
+    tracker = open_tracker(recipe, run_dir)
+    ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant,
+                       tracker=tracker)
     try:
         run_stage(ctx, stage)
     finally:
         ctx.close()
+        tracker.close()

@@ -94,9 +94,10 @@ def _trainer_class() -> type:
             self._kl = [0.0, 0]  # sum of log-ratios and pairs since the last log
 
         def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
-            """Add ``kl``: the mean log(pi_theta / pi_ref) over the pairs trained on since
-            the last log (a sampled estimate of KL to the reference on the trained actions,
-            measured before each update), over every rank."""
+            """Add ``kl``: the mean of log pi_ref(a|s) - log pi_theta(a|s) over the pairs
+            trained on since the last log, on every rank, measured before each update. The
+            actions were sampled from pi_ref, so this estimates KL(pi_ref || pi_theta) on
+            the trained states (biased: each unique action counts once)."""
             if "loss" in logs:
                 total = torch.tensor(self._kl, dtype=torch.float64,
                                      device=self.accelerator.device)
@@ -123,7 +124,7 @@ def _trainer_class() -> type:
             if keep is not None:  # a state's pairs share its weight
                 keep = torch.repeat_interleave(keep, torch.tensor(
                     [len(s["actions"]) for s in states], device=logps.device))
-            ratio = (logps.detach() - refs.to(logps.dtype))
+            ratio = refs.to(logps.dtype) - logps.detach()
             ratio = ratio if keep is None else ratio[keep]
             self._kl[0] += float(ratio.double().sum())
             self._kl[1] += int(ratio.numel())

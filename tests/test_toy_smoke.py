@@ -5,6 +5,7 @@ that breaks the algorithm, the grader or generation fails here."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,15 @@ from dapo_bench.report.results import ResultsStore
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 STORED = REPO / "results" / "toy-smoke"
+# The subprocesses run this checkout's code, whatever is installed.
+ENV = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
     results = tmp_path / "results"
     cmd = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--smoke", "--run",
            str(tmp_path / "run"), "--results", str(results), "--no-progress"]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=ENV)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((results / "summary.json").read_text())
     assert {"toy-base", "toy-base+dapo", "toy-base+dapo-iter2", "toy-base+dapo-mc",
@@ -32,7 +35,7 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
 
     check = subprocess.run([sys.executable, "-m", "dapo_bench.cli", "check", "--baseline",
                             str(STORED), "--current", str(results)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=ENV)
     assert check.returncode == 0, check.stdout + check.stderr
 
     # Same seed, same machine kind: the samples themselves agree with the stored run.
@@ -46,11 +49,26 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
         total += len(old)
     assert total > 0 and agree / total >= 0.97, (agree, total)
 
+    # The tracker got every eval accuracy; `dapo-bench report RUN` draws beside report.md.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "toy-base" / "tensorboard"))
+    events.Reload()
+    for model, accuracies in summary["results"].items():
+        assert events.Scalars(f"eval/{model}/toy_arith")[0].value == pytest.approx(
+            accuracies["toy_arith"], rel=1e-6)
+    drawn = subprocess.run([sys.executable, "-m", "dapo_bench.cli", "report",
+                            str(tmp_path / "run" / "toy-base")], capture_output=True, text=True,
+                           cwd=tmp_path, env=ENV)
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    pngs = [Path(line) for line in drawn.stdout.splitlines()]
+    assert results / "policy_loss.png" in pngs and all(p.parent == results for p in pngs)
+
     # --plan --calibrate: the length assumptions measured on this run
     planned = subprocess.run([*cmd[:6], "--plan", "--calibrate", str(tmp_path / "run" /
                                                                     "toy-base"),
                               "--run", str(tmp_path / "plan")], capture_output=True, text=True,
-                             cwd=tmp_path)
+                             cwd=tmp_path, env=ENV)
     assert planned.returncode == 0, planned.stderr[-3000:]
     plan = json.loads((tmp_path / "plan" / "toy-base" / "plan.json").read_text())
     diagnostics = summary["diagnostics"]

@@ -76,7 +76,7 @@ def render_curves(root: Path, out: Path, tag: str = "") -> list[Path]:
                 ax.plot([s for s, _ in data], [v for _, v in data], marker="o", markersize=2,
                         label=label)
         stage, _, metric = key.partition("_")
-        ax.set_xlabel(metric.replace("_", " ") if key in hists else "step")
+        ax.set_xlabel(metric.removesuffix("_histogram") if key in hists else "step")
         ax.set_ylabel("count" if key in hists else metric.replace("_", " "))
         ax.set_title(f"{stage}: {metric.replace('_', ' ')}")
         ax.grid(alpha=0.3)

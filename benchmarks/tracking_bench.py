@@ -27,6 +27,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     args = parser.parse_args()
+    if not list(args.run.glob(f"iter*/*/{MANIFEST}")):
+        parser.error(f"{args.run}: no finished stage (not a run directory?)")
     stage_seconds: dict[str, float] = {}
     timings = args.run / "timings.jsonl"
     if timings.is_file():

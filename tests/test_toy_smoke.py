@@ -54,9 +54,11 @@ def test_smoke_reproduction_matches_the_stored_results(tmp_path: Path) -> None:
 
     events = EventAccumulator(str(tmp_path / "run" / "toy-base" / "tensorboard"))
     events.Reload()
-    for model, accuracies in summary["results"].items():
-        assert events.Scalars(f"eval/{model}/toy_arith")[0].value == pytest.approx(
-            accuracies["toy_arith"], rel=1e-6)
+    evaluated = fresh.results()
+    assert len(evaluated) == 10  # five models, greedy and sampled
+    for (model, bench), result in evaluated.items():
+        assert events.Scalars(f"eval/{model}/{bench}")[0].value == pytest.approx(
+            result.value, rel=1e-6)
     drawn = subprocess.run([sys.executable, "-m", "dapo_bench.cli", "report",
                             str(tmp_path / "run" / "toy-base")], capture_output=True, text=True,
                            cwd=tmp_path, env=ENV)

@@ -39,7 +39,7 @@ def main() -> None:
     total_log = total_stage = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         tracker = TensorBoardTracker(Path(tmp))
-        print(f"{'stage':<24} {'tracking s':>10} {'stage s':>9}")
+        print(f"{'stage':<28} {'tracking s':>10} {'stage s':>9}")
         for path in sorted(args.run.glob(f"iter*/*/{MANIFEST}")):
             prefix = f"{path.parent.parent.name}/{path.parent.name}"
             manifest = Manifest.read(path)
@@ -50,9 +50,9 @@ def main() -> None:
             stage = stage_seconds.get(prefix, float("nan"))
             total_log += spent
             total_stage += stage if stage == stage else 0.0
-            print(f"{prefix:<24} {spent:>10.4f} {stage:>9.1f}")
+            print(f"{prefix:<28} {spent:>10.4f} {stage:>9.1f}")
         tracker.close()
-    print(f"{'all':<24} {total_log:>10.4f} {total_stage:>9.1f}")
+    print(f"{'all':<28} {total_log:>10.4f} {total_stage:>9.1f}")
 
 
 if __name__ == "__main__":

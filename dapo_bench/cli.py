@@ -136,7 +136,8 @@ def _add_subcommands() -> None:
     """Attach the commands that live in ``dapo_bench.commands.<name>`` (attribute ``command``)."""
     import importlib
 
-    for name in ("grade", "evaluate", "train", "reproduce", "export", "data", "doctor"):
+    for name in ("grade", "evaluate", "train", "reproduce", "export", "data", "doctor",
+                 "report"):
         module_name = f"dapo_bench.commands.{name}"
         try:
             module = importlib.import_module(module_name)

@@ -113,6 +113,19 @@ class DistributedConfig(_Section):
         return None
 
 
+TRACKERS = ("tensorboard", "wandb", "mlflow")
+
+
+class LoggingConfig(_Section):
+    """Where the stages' figures and the trainers' curves go. Not part of any stage's
+    fingerprint: logging changes no weight and no sample."""
+
+    # tensorboard writes under <run>/tensorboard; wandb and mlflow need their package.
+    report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
+        default_factory=lambda: ["tensorboard"])
+    project: str | None = None  # W&B project / MLflow experiment (default: the recipe name)
+
+
 class Recipe(_Section):
     name: str
     model: str | None = None  # catalogue alias (dapo_bench.models): fills the fields below
@@ -135,6 +148,7 @@ class Recipe(_Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @model_validator(mode="before")
     @classmethod

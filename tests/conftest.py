@@ -55,6 +55,8 @@ def toy_smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     where = tmp_path_factory.mktemp("toy-smoke")
     command = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--smoke", "--run",
                str(where / "run"), "--results", str(where / "results"), "--no-progress"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=where)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(  # this checkout's package, always
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=where, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return SmokeRun(where / "run", where / "results", command, done.stdout, done.stderr)

@@ -5,6 +5,7 @@ that breaks the algorithm, the grader or generation fails here."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from dapo_bench.report.results import ResultsStore
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 STORED = REPO / "results" / "toy-smoke"
+# The subprocesses run this checkout's code, whatever is installed.
+ENV = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def test_smoke_reproduction_matches_the_stored_results(toy_smoke: SmokeRun, tmp_path: Path
@@ -30,7 +33,7 @@ def test_smoke_reproduction_matches_the_stored_results(toy_smoke: SmokeRun, tmp_
 
     check = subprocess.run([sys.executable, "-m", "dapo_bench.cli", "check", "--baseline",
                             str(STORED), "--current", str(results)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=ENV)
     assert check.returncode == 0, check.stdout + check.stderr
 
     # Same seed, same machine kind: the samples themselves agree with the stored run.
@@ -44,10 +47,27 @@ def test_smoke_reproduction_matches_the_stored_results(toy_smoke: SmokeRun, tmp_
         total += len(old)
     assert total > 0 and agree / total >= 0.97, (agree, total)
 
+    # The tracker got every eval accuracy; `dapo-bench report RUN` draws beside report.md.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(toy_smoke.run_dir / "tensorboard"))
+    events.Reload()
+    evaluated = fresh.results()
+    assert len(evaluated) == 10  # five models, greedy and sampled
+    for (model, bench), result in evaluated.items():
+        assert events.Scalars(f"eval/{model}/{bench}")[0].value == pytest.approx(
+            result.value, rel=1e-6)
+    drawn = subprocess.run([sys.executable, "-m", "dapo_bench.cli", "report",
+                            str(toy_smoke.run_dir)], capture_output=True, text=True,
+                           cwd=tmp_path, env=ENV)
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    pngs = [Path(line) for line in drawn.stdout.splitlines()]
+    assert results / "policy_loss.png" in pngs and all(p.parent == results for p in pngs)
+
     # --plan --calibrate: the length assumptions measured on this run
     planned = subprocess.run([*toy_smoke.command[:6], "--plan", "--calibrate",
                               str(toy_smoke.run_dir), "--run", str(tmp_path / "plan")],
-                             capture_output=True, text=True, cwd=tmp_path)
+                             capture_output=True, text=True, cwd=tmp_path, env=ENV)
     assert planned.returncode == 0, planned.stderr[-3000:]
     plan = json.loads((tmp_path / "plan" / "toy-base" / "plan.json").read_text())
     diagnostics = summary["diagnostics"]

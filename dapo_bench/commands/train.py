@@ -38,6 +38,7 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
     from dapo_bench.pipeline.context import StageContext
     from dapo_bench.pipeline.runlock import hold
     from dapo_bench.pipeline.runner import RunDir
+    from dapo_bench.report.tracking import open_tracker, require_trackers
 
     parsed = {}
     for item in overrides:
@@ -52,17 +53,21 @@ def command(stage: str, run_dir: Path, recipe_file: Path | None, iteration: int,
         recipe = run.recipe()
         if parsed:
             raise UserInputError("--set needs --recipe (the run dir's recipe is fixed)")
+    require_trackers(recipe)  # a tracker that is not installed: one line, nothing started
     _preflight(recipe, run_dir, stage)
     with hold([run_dir], say=lambda line: click.echo(line, err=True)):
         if stage == "all":
             run_all(recipe, run_dir, progress=not no_progress)
             return
         run.bind_recipe(recipe)
-        ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant)
+        tracker = open_tracker(recipe, run_dir)
+        ctx = StageContext(run, recipe, iteration, progress=not no_progress, variant=variant,
+                           tracker=tracker)
         try:
             run_stage(ctx, stage)
         finally:
             ctx.close()
+            tracker.close()
 
 
 def _preflight(recipe: Recipe, run_dir: Path, stage: str) -> None:

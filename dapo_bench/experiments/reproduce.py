@@ -26,7 +26,9 @@ from dapo_bench.pipeline import advantages, policy, ref_logps
 from dapo_bench.pipeline.chain import run_all, run_stage
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import RunDir
+from dapo_bench.report.curves import record_results_dir
 from dapo_bench.report.results import ResultsStore, variant_name
+from dapo_bench.report.tracking import Tracker, open_tracker, require_trackers
 
 
 class Timer:
@@ -152,17 +154,29 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     The report goes to ``report.md`` and ``summary.json`` in the results root (with the
     model's alias in the names when the experiment has several models)."""
     recipe.require_base_model()  # one clear line before anything slow
-    timer = Timer()
-    engines.stats.update(started=0, reloaded=0, reused=0)  # this recipe's, in its summary
+    require_trackers(recipe)
     run = RunDir(run_dir)
     run.bind_recipe(recipe)
+    tracker = open_tracker(recipe, run_dir)
+    try:
+        return _reproduce(experiment, recipe, run, results_dir, data_dir=data_dir,
+                          eval_limit=eval_limit, progress=progress, say=say, tracker=tracker)
+    finally:
+        tracker.close()
+
+
+def _reproduce(experiment: Experiment, recipe: Recipe, run: RunDir, results_dir: Path, *,
+               data_dir: Path | None, eval_limit: int | None, progress: bool,
+               say: Callable[[str], None], tracker: Tracker) -> dict[str, Any]:
+    timer = Timer()
+    engines.stats.update(started=0, reloaded=0, reused=0)  # this recipe's, in its summary
     hook = experiment.validation(recipe, data_dir) if experiment.validation else None
     with timer("dapo (all iterations)"):
-        run_all(recipe, run_dir, progress=progress, step_hook=hook)
+        run_all(recipe, run.root, progress=progress, step_hook=hook, tracker=tracker)
     for name, source in experiment.variants.items():
         variant = recipe.model_copy(update={"advantages": recipe.advantages.model_copy(
             update={"source": source})})
-        ctx = StageContext(run, variant, 1, progress=progress, variant=name)
+        ctx = StageContext(run, variant, 1, progress=progress, variant=name, tracker=tracker)
         with timer(f"variant {name}"):
             for stage in (advantages.STAGE, ref_logps.STAGE, policy.STAGE):
                 run_stage(ctx, stage, hook)
@@ -173,8 +187,15 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     evaluate_models(experiment, recipe, models, results_dir, data_dir=data_dir, limit=limit,
                     progress=progress, timer=timer, say=say)
     engines.close_kept()
-
     store = ResultsStore(results_dir)
+    for model in models:  # eval accuracies, as the results store holds them
+        for bench in recipe.eval.benchmarks:
+            for mode in experiment.eval_modes:
+                if store.exists(model.name, bench + mode.suffix):
+                    tracker.scalar(f"eval/{model.name}/{bench}{mode.suffix}",
+                                   store.read(model.name, bench + mode.suffix).value, 0)
+    tracker.flush()
+
     benches = {(f"{b} {m.label}" if len(experiment.eval_modes) > 1 else b): f"{b}{m.suffix}"
                for b in recipe.eval.benchmarks for m in experiment.eval_modes}
     title = (experiment.title or f"{experiment.name} / {recipe.name}") + (
@@ -200,5 +221,6 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
         plot_training_curves(curves, results_dir / "training_curve.png")
     tag = f"-{recipe.model}" if len(experiment.models) > 1 and recipe.model else ""
     atomic_write_text(results_dir / f"report{tag}.md", report["markdown"])
+    record_results_dir(run, results_dir, tag)
     atomic_write_json(results_dir / f"summary{tag}.json", report["summary"])
     return report

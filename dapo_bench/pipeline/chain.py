@@ -25,6 +25,8 @@ from dapo_bench.pipeline import (
 )
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import STAGES, Manifest, RunDir
+from dapo_bench.report.figures import Figures, summary_figures
+from dapo_bench.report.tracking import Tracker, open_tracker, require_trackers
 
 STAGE_FUNCTIONS: dict[str, Callable[[StageContext], Manifest]] = {
     "rollouts": rollouts.run, "states": states.run, "mc": mc.run, "critic": critic.run,
@@ -44,6 +46,7 @@ def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None =
     if stage not in STAGE_FUNCTIONS:
         raise UserInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     started = time.perf_counter()
+    before = ctx.manifest(stage) if launch.is_main() else None
     if stage in TRAINER_STAGES or launch.is_main():
         manifest = policy.run(ctx, step_hook=step_hook) if stage == "policy" else \
             STAGE_FUNCTIONS[stage](ctx)
@@ -53,10 +56,23 @@ def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None =
     with (ctx.run.root / TIMINGS).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"iteration": ctx.iteration, "stage": stage, "variant": ctx.variant,
                               "seconds": round(time.perf_counter() - started, 2)}) + "\n")
+    if ctx.tracker is not None and (before is None or before.fingerprint != manifest.fingerprint):
+        log_figures(ctx.tracker, summary_figures(ctx.figure_prefix(stage), manifest,
+                                                 ctx.dir(stage)))
     label = f"iter {ctx.iteration} {stage}" + (f" ({ctx.variant})" if ctx.variant else "")
     console.print(f"[green]done[/] {escape(label)}: {escape(str(manifest.summary))}",
                   highlight=False)
     return manifest
+
+
+def log_figures(tracker: Tracker, figures: Figures) -> None:
+    """Send figures to a tracker and flush, so that they show while the run goes on."""
+    for name, points in figures.scalars.items():
+        for step, value in points:
+            tracker.scalar(name, value, step)
+    for name, values in figures.histograms.items():
+        tracker.histogram(name, values, 0)
+    tracker.flush()
 
 
 def run_iteration(ctx: StageContext, stages: tuple[str, ...] = STAGES,
@@ -72,12 +88,21 @@ def run_iteration(ctx: StageContext, stages: tuple[str, ...] = STAGES,
 
 
 def run_all(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
-            step_hook: policy.StepHook | None = None) -> RunDir:
+            step_hook: policy.StepHook | None = None, tracker: Tracker | None = None
+            ) -> RunDir:
     """Every stage of every iteration of ``recipe`` in ``run_dir``; finished stages are
-    skipped, interrupted ones resume."""
+    skipped, interrupted ones resume. Figures go to ``tracker`` (default: the recipe's
+    trackers, opened and closed here)."""
+    require_trackers(recipe)  # a missing tracker package: one line before anything starts
     run = RunDir(run_dir)
     run.bind_recipe(recipe)
-    for iteration in range(1, recipe.iterations + 1):
-        run_iteration(StageContext(run, recipe, iteration, progress=progress),
-                      step_hook=step_hook)
+    own = tracker is None
+    active = open_tracker(recipe, run_dir) if tracker is None else tracker
+    try:
+        for iteration in range(1, recipe.iterations + 1):
+            run_iteration(StageContext(run, recipe, iteration, progress=progress,
+                                       tracker=active), step_hook=step_hook)
+    finally:
+        if own:
+            active.close()
     return run

@@ -28,6 +28,8 @@ class StageContext:
     # Name of an advantage variant ("" for the recipe's own): the stages from advantages on
     # write to "<stage>-<variant>" and share everything upstream with the main line.
     variant: str = ""
+    # Where the stages' figures and the trainers' curves go (None: nowhere).
+    tracker: Any = field(default=None, repr=False)
     _pool: Any = field(default=None, repr=False)
     _pool_model: str | None = field(default=None, repr=False)
     _problems: list[Problem] | None = field(default=None, repr=False)
@@ -61,6 +63,10 @@ class StageContext:
         """The stage's manifest when it already ran with this fingerprint (then it is skipped)."""
         found = self.manifest(stage)
         return found if found is not None and found.fingerprint == fingerprint else None
+
+    def figure_prefix(self, stage: str) -> str:
+        """The tracker names' prefix of a stage: ``iter1/critic``, ``iter1/policy-mc``."""
+        return f"iter{self.iteration}/{self._name(stage)}"
 
     def require(self, stage: str) -> Manifest:
         return self.run.require(self.iteration, self._name(stage))

@@ -25,6 +25,7 @@ from dapo_bench.pipeline.training import (
     fresh_mask,
     memory_mapped_rows,
     sub_state_dict,
+    tracker_callbacks,
     train_and_save,
     training_arguments,
 )
@@ -147,7 +148,9 @@ def run(ctx: StageContext) -> Manifest:
                               warmup_ratio=cfg.warmup_ratio, bf16=cfg.bf16)
     model = ValueModel.from_backbone(init)  # after the arguments: ZeRO-3 loads partitioned
     trainer = _trainer_class()(model=model, args=args, train_dataset=rows,
-                               data_collator=_CriticCollator(tokenizer.pad_token_id or 0))
+                               data_collator=_CriticCollator(tokenizer.pad_token_id or 0),
+                               callbacks=tracker_callbacks(ctx.tracker,
+                                                           ctx.figure_prefix(STAGE)))
     figures = train_and_save(trainer, lambda state, path: model.save_pretrained(
         path, state_dict=state), tokenizer, directory)
     return log.finish(STAGE, {"states": len(rows), **figures},

@@ -30,6 +30,7 @@ from dapo_bench.pipeline.training import (
     fresh_mask,
     memory_mapped_rows,
     sub_state_dict,
+    tracker_callbacks,
     train_and_save,
     training_arguments,
 )
@@ -90,6 +91,22 @@ def _trainer_class() -> type:
         def __init__(self, *args: Any, beta: float, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.beta = beta
+            self._kl = [0.0, 0]  # sum of log-ratios and pairs since the last log
+
+        def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+            """Add ``kl``: the mean of log pi_ref(a|s) - log pi_theta(a|s) over the pairs
+            trained on since the last log, on every rank, measured before each update. The
+            actions were sampled from pi_ref, so this estimates KL(pi_ref || pi_theta) on
+            the trained states (biased: each unique action counts once)."""
+            if "loss" in logs:
+                total = torch.tensor(self._kl, dtype=torch.float64,
+                                     device=self.accelerator.device)
+                if self.args.world_size > 1:
+                    total = self.accelerator.reduce(total, "sum")
+                if total[1] > 0:
+                    logs["kl"] = float(total[0] / total[1])
+                self._kl = [0.0, 0]
+            super().log(logs, *args, **kwargs)
 
         def row_items(self, batch: dict[str, Any]) -> list[tuple[int, int]]:
             return [(s["row"], len(s["actions"])) for s in batch["states"]]
@@ -107,6 +124,10 @@ def _trainer_class() -> type:
             if keep is not None:  # a state's pairs share its weight
                 keep = torch.repeat_interleave(keep, torch.tensor(
                     [len(s["actions"]) for s in states], device=logps.device))
+            ratio = refs.to(logps.dtype) - logps.detach()
+            ratio = ratio if keep is None else ratio[keep]
+            self._kl[0] += float(ratio.double().sum())
+            self._kl[1] += int(ratio.numel())
             loss = self.weighted_mean(lambda lp, rf, ad: dapo_loss(lp, rf, ad, self.beta),
                                       (logps, refs, advs), keep, num_items_in_batch)
             return (loss, None) if return_outputs else loss
@@ -190,7 +211,9 @@ def run(ctx: StageContext, step_hook: StepHook | None = None) -> Manifest:
 
     dataset = memory_mapped_rows(directory, rows)
     trainer = _trainer_class()(model=PolicyLogps(model), args=args, train_dataset=dataset,
-                               data_collator=_collate, beta=cfg.beta, callbacks=[_Curve()])
+                               data_collator=_collate, beta=cfg.beta,
+                               callbacks=[_Curve(), *tracker_callbacks(
+                                   ctx.tracker, ctx.figure_prefix(STAGE))])
     if hook is not None and not curve_path.exists():
         _log_point(curve_path, 0, hook(0, model))
 

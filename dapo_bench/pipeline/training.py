@@ -39,6 +39,26 @@ def training_arguments(out: Path, *, lr: float, global_batch: int, micro_batch: 
         use_cpu=not torch.cuda.is_available())
 
 
+def tracker_callbacks(tracker: Any, prefix: str) -> list[Any]:
+    """A Trainer callback that sends each logged step (loss, KL, learning rate, gradient
+    norm) to the run's tracker as it happens, under ``<prefix>/<key>``: the live curves.
+    The numbers are the ones ``train_log.json`` keeps; training itself is untouched."""
+    if tracker is None:
+        return []
+    from transformers import TrainerCallback
+
+    from dapo_bench.report.figures import train_log_scalars
+
+    class _ToTracker(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kwargs: Any) -> None:
+            if state.is_world_process_zero and logs:
+                for key, value in train_log_scalars(logs).items():
+                    tracker.scalar(f"{prefix}/{key}", value, state.global_step)
+
+    return [_ToTracker()]
+
+
 class GlobalBatchMean:
     """Mixin for a Trainer subclass whose loss is a mean over items (states, pairs): the mean
     over the items of the *global* batch, however it is cut into micro-batches and ranks, so

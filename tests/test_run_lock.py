@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_recipe import TINY_RECIPE
 
 from dapo_bench.errors import UserInputError
 from dapo_bench.jsonio import read_jsonl
@@ -24,18 +25,7 @@ from dapo_bench.pipeline.runlock import LOCK_NAME, RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "dapo_bench.cli"]
-RECIPE = {
-    "name": "lock", "base_model": "builtin:toy-base", "train_benchmark": "toy_arith_train",
-    "template": "toy", "iterations": 1, "backend": "hf", "dtype": "float32", "seed": 3,
-    "rollout": {"n_samples": 4, "n_select": 2, "max_new_tokens": 48, "limit_problems": 3,
-                "chunk_size": 3},
-    "mc": {"n_completions": 4, "max_new_tokens": 48, "chunk_size": 1},
-    "critic": {"lr": 1e-3, "batch_size": 8, "micro_batch_size": 8, "epochs": 1,
-               "max_length": 128},
-    "advantages": {"source": "mc", "gap_threshold": 0.0},
-    "policy": {"beta": 0.1, "lr": 1e-4, "states_per_batch": 4, "micro_states": 2, "epochs": 1,
-               "max_length": 128},
-}
+RECIPE = {**TINY_RECIPE, "name": "lock"}
 HOLDER = r"""
 import sys, time
 from dapo_bench.pipeline.runlock import RunLock

@@ -65,18 +65,11 @@ def _check_benchmark(benchmark: str) -> tuple[str, str]:
 
 def samples_rows(model_dir: str | Path, benchmark: str) -> list[dict[str, str]]:
     """evalplus rows for the stored samples of ``benchmark`` under ``model_dir``."""
-    from dapo_bench.report.results import load_samples
+    from dapo_bench.report.results import load_model_samples
 
     _check_benchmark(benchmark)
-    model_dir = Path(model_dir)
-    path = model_dir / f"{benchmark}.samples.jsonl"
-    if not path.is_file():
-        have = sorted(p.name.removesuffix(".samples.jsonl")
-                      for p in model_dir.glob("*.samples.jsonl")) if model_dir.is_dir() else []
-        raise UserInputError(f"no stored samples of {benchmark!r} at {path}"
-                             + (f" (this model has: {', '.join(have)})" if have else ""))
     rows = []
-    for rec in load_samples(path):
+    for rec in load_model_samples(model_dir, benchmark):
         extra = rec.model_extra or {}
         task_id = extra.get("problem_id") or rec.id.split("#", 1)[0]
         rows.append({"task_id": str(task_id), "solution": rec.extracted or ""})

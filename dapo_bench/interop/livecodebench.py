@@ -150,17 +150,10 @@ def entries(problems: Sequence[Problem], programs: Sequence[str | None]
 
 
 def _stored(model_dir: str | Path, benchmark: str) -> list[Any]:
-    from dapo_bench.report.results import load_samples
+    from dapo_bench.report.results import load_model_samples
 
     _check_benchmark(benchmark)
-    model_dir = Path(model_dir)
-    path = model_dir / f"{benchmark}.samples.jsonl"
-    if not path.is_file():
-        have = sorted(p.name.removesuffix(".samples.jsonl")
-                      for p in model_dir.glob("*.samples.jsonl")) if model_dir.is_dir() else []
-        raise UserInputError(f"no stored samples of {benchmark!r} at {path}"
-                             + (f" (this model has: {', '.join(have)})" if have else ""))
-    return load_samples(path)
+    return load_model_samples(model_dir, benchmark)
 
 
 def _problem_of(rec: Any) -> str:

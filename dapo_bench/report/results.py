@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dapo_bench.errors import DataError, validated
+from dapo_bench.errors import DataError, UserInputError, validated
 from dapo_bench.jsonio import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
 
 SCHEMA_VERSION = 1
@@ -209,6 +209,19 @@ def load_result(path: Path) -> BenchmarkResult:
         raise DataError(path, f"file holds model {result.model!r} / benchmark "
                         f"{result.benchmark!r}, which does not match its location")
     return result
+
+
+def load_model_samples(model_dir: str | Path, benchmark: str) -> list[SampleRecord]:
+    """The stored samples of ``benchmark`` under one model's results folder, or one clear line
+    naming what that folder does hold (the exporters for other tools read them)."""
+    model_dir = Path(model_dir)
+    path = model_dir / f"{benchmark}.samples.jsonl"
+    if not path.is_file():
+        have = sorted(p.name.removesuffix(".samples.jsonl")
+                      for p in model_dir.glob("*.samples.jsonl")) if model_dir.is_dir() else []
+        raise UserInputError(f"no stored samples of {benchmark!r} at {path}"
+                             + (f" (this model has: {', '.join(have)})" if have else ""))
+    return load_samples(path)
 
 
 def load_samples(path: Path) -> list[SampleRecord]:

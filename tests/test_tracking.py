@@ -8,12 +8,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SmokeRun
 
 from dapo_bench.jsonio import read_json, read_jsonl
 
@@ -43,13 +45,10 @@ def _manifests(run: Path) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The toy smoke recipe's two iterations, every stage, on the HF backend."""
-    root = tmp_path_factory.mktemp("tracking")
-    done = _cli("train", "all", "--recipe", str(RECIPE), "--run", str(root / "run"),
-                "--no-progress", cwd=root)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return root / "run"
+def smoke_run(toy_smoke: SmokeRun) -> Path:
+    """The toy smoke reproduction's run directory (the session's one): both iterations, every
+    stage, the two variants, on the HF backend."""
+    return toy_smoke.run_dir
 
 
 def test_event_files_hold_what_the_stages_wrote(smoke_run: Path) -> None:
@@ -137,8 +136,11 @@ def test_report_renders_the_curves_as_pngs(smoke_run: Path, tmp_path: Path) -> N
         assert len(data) > 10_000, (path, len(data))  # axes, lines and a legend drawn
     assert not list(smoke_run.rglob("*.png"))  # read-only on the run
 
-    # No results directory recorded (train, not reproduce) and no --out: one clear line.
-    nowhere = _cli("report", str(smoke_run), cwd=tmp_path)
+    # No results directory recorded (a run of `train`, not `reproduce`) and no --out: one
+    # clear line.
+    bare = tmp_path / "bare-run"
+    shutil.copytree(smoke_run, bare, ignore=shutil.ignore_patterns("results.json", "*.safetensors"))
+    nowhere = _cli("report", str(bare), cwd=tmp_path)
     assert nowhere.returncode == 2
     assert nowhere.stderr.strip().count("\n") == 0 and "--out" in nowhere.stderr
     not_a_run = _cli("report", str(tmp_path), "--out", str(out), cwd=tmp_path)

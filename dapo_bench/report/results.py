@@ -164,7 +164,12 @@ class ResultsStore:
             sp = self.samples_path(result.model, result.benchmark)
             atomic_write_jsonl(sp, (s.model_dump() for s in samples))
             result = result.model_copy(update={"samples": sp.name})
-        unset = {f for f in ("pass_at_k", "maj_at_k") if getattr(result, f) is None}
+        # Fields added later are left out while unset, so results that lack them are written
+        # byte for byte as before (the stored ones are compared as files).
+        unset: dict[str, Any] = {f: True for f in ("pass_at_k", "maj_at_k")
+                                 if getattr(result, f) is None}
+        if result.provenance.math_policy is None:
+            unset["provenance"] = {"math_policy"}
         atomic_write_json(path, result.model_dump(mode="json", exclude=unset))
         return path
 

@@ -222,12 +222,18 @@ def run_jobs(jobs: list[Job], run_root: Path, *, progress: bool = True, hook: An
     sweep point run once for all its seeds."""
     import contextlib
 
+    from dapo_bench.pipeline import launch
     from dapo_bench.pipeline.chain import run_iteration
 
     prepared: set[Path] = set()
     for job in jobs:
         if job.root != run_root and job.root not in prepared:
-            linked = link_upstream(run_root, job.root, job.sweep.key if job.sweep else "")
+            key = job.sweep.key if job.sweep else ""
+            if launch.is_main():  # one writer of the links; the other ranks wait for them
+                link_upstream(run_root, job.root, key)
+            launch.wait()
+            linked = [p.name for p in (job.root / "iter1").iterdir() if p.is_symlink()]
+            linked = [s for s in SHARED_STAGES if s in linked]
             run = RunDir(job.root)
             run.bind_recipe(job.recipe)
             todo = tuple(s for s in SHARED_STAGES if s not in linked)

@@ -44,7 +44,7 @@ class Timer:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    name: str  # store name: NAME, NAME+dapo, NAME+dapo-iter2, NAME+dapo-<variant>
+    name: str  # store name: NAME, NAME+dapo, NAME+dapo-iter2, NAME+<method>[-<sweep>][-seed<k>]
     path: str
     fingerprint: str | None  # the policy stage's fingerprint (None: the base checkpoint)
     label: str  # what provenance records: the recipe's base model, or a run-relative path

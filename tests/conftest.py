@@ -55,7 +55,9 @@ def toy_smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     where = tmp_path_factory.mktemp("toy-smoke")
     command = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--smoke", "--run",
                str(where / "run"), "--results", str(where / "results"), "--no-progress"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(  # this checkout's package, always
+    # This checkout's package, not whichever is installed: a test that trains on from the
+    # run must resolve `builtin:toy-base` (hashed into the critic's fingerprint) to the same path.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run(command, capture_output=True, text=True, cwd=where, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -45,6 +45,15 @@ import click
               help="--plan: take the solution lengths, steps per solution and token sizes "
                    "from this finished run directory (e.g. a --smoke run of the same model) "
                    "instead of the stated assumptions.")
+@click.option("--variants", "methods", default=None, metavar="M1,M2,...",
+              help="Training methods of iteration 1: dapo, rft, outcome-dpo, "
+                   "outcome-advantage, mc, shuffled (default: what the target declares).")
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
+              help="Train DAPO at each value of a recipe field, e.g. policy.beta=0.01,0.05; "
+                   "reruns the stage reading it and what follows. Repeatable (one key at a "
+                   "time, not a grid).")
+@click.option("--seeds", type=int, default=None, metavar="N",
+              help="Training seeds of every method and sweep point (default: the target's).")
 @click.option("--backend", type=click.Choice(["auto", "vllm", "hf"]), default=None,
               help="Generation backend (same as --set backend=...).")
 @click.option("--verbose", is_flag=True, help="Show vLLM's own log on the terminal too (it "
@@ -55,6 +64,7 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
             results_dir: Path | None, data_dir: Path | None, eval_limit: int | None,
             paper: bool, gpus: int, tokens_per_second: float | None,
             train_tokens_per_second: float | None, calibrate: Path | None,
+            methods: str | None, sweeps: tuple[str, ...], seeds: int | None,
             backend: str | None, verbose: bool,
             no_progress: bool) -> None:
     """Reproduce TARGET (table1, table2, table3, toy) for one model or all of them: train
@@ -111,6 +121,15 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
     if not plan_only:
         for recipe in recipes.values():
             recipe.require_base_model()  # one clear line before anything starts
+    from dapo_bench.experiments.baselines import make_spec, parse_methods, parse_sweeps
+    from dapo_bench.experiments.reproduce import default_spec
+
+    specs = {}
+    for a, recipe in recipes.items():
+        declared = default_spec(experiment, recipe, smoke)
+        specs[a] = make_spec(parse_methods(methods, declared.methods),
+                             parse_sweeps(sweeps, recipe) if sweeps else declared.sweeps,
+                             seeds if seeds is not None else declared.seeds)
     plans, found = {}, {}
     for a, recipe in recipes.items():
         measured = measured_assumptions(calibrate, recipe) if calibrate and plan_only else None
@@ -119,7 +138,7 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
                              eval_modes=len(experiment.eval_modes), gpus=gpus,
                              tokens_per_second=tokens_per_second,
                              train_tokens_per_second=train_tokens_per_second,
-                             assumptions=measured)
+                             assumptions=measured, baselines=specs[a])
         found[a] = preflight(recipe, run_root / a, data_dir=data_dir, plan=plans[a])
         plans[a]["preflight"] = [str(f) for f in found[a]]
     if not plan_only:
@@ -156,7 +175,8 @@ def command(target: str, alias: str | None, plan_only: bool, smoke: bool,
                 err.print(line, highlight=False, markup=False, soft_wrap=True)
 
             report = reproduce(experiment, recipe, run_dir, results_dir, data_dir=data_dir,
-                               eval_limit=limit, progress=not no_progress, say=say)
+                               eval_limit=limit, progress=not no_progress, say=say,
+                               spec=specs[a])
             click.echo(report["markdown"])
             if experiment.table is not None:
                 from dapo_bench.report.results import ResultsStore

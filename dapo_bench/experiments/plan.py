@@ -117,7 +117,10 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
               eval_limit: int | None, variants: list[str], eval_modes: int = 1,
               gpus: int = 8, tokens_per_second: float | None = None,
               train_tokens_per_second: float | None = None,
-              assumptions: dict[str, float] | None = None) -> dict[str, Any]:
+              assumptions: dict[str, float] | None = None,
+              baselines: Any = None) -> dict[str, Any]:
+    """``baselines``: a ``dapo_bench.experiments.baselines.Spec`` whose extra methods, sweep
+    points and seeds (iteration 1) are counted beside the main line and ``variants``."""
     from dapo_bench.models import get_model
 
     a = assumptions or ASSUMPTIONS
@@ -191,9 +194,14 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
                 trained_tokens_expected=_mul(states, state_tokens, recipe.policy.epochs),
                 disk_bytes_expected=model_bytes)
 
+    extra_models = 0
+    if baselines is not None:
+        extra_models = _baseline_rows(add, stages, recipe, baselines, variants, table, alias,
+                                      data_dir=data_dir, eval_limit=eval_limit,
+                                      assumptions=a)
     template = recipe.eval.template or recipe.template
     evals = []
-    models_evaluated = 1 + recipe.iterations + len(variants)
+    models_evaluated = 1 + recipe.iterations + len(variants) + extra_models
     eval_tokens_upper = eval_tokens = 0.0
     for b in recipe.eval.benchmarks:
         n, known = _count(b, None, data_dir, eval_limit or recipe.eval.limit)
@@ -228,6 +236,50 @@ def make_plan(table: str, alias: str | None, recipe: Recipe, *, data_dir: Path |
         "gpu_hours": round(gpu_hours, 1), "wall_hours": round(gpu_hours / gpus, 1),
         "assumptions": a,
     }
+
+
+def _baseline_rows(add: Any, stages: list[dict[str, Any]], recipe: Recipe, spec: Any,
+                   variants: list[str], table: str, alias: str | None, **kwargs: Any) -> int:
+    """Rows for what ``spec`` trains beyond the main line and ``variants``; the number of
+    extra models it evaluates."""
+    from dapo_bench.experiments.baselines import first_stage, plan_jobs
+    from dapo_bench.pipeline.runner import STAGES
+
+    rows = {s["stage"]: s for s in stages if s["iteration"] == 1}
+    counted: set[str] = set(rows)
+    extra = 0
+    sweep_plans: dict[str, dict[str, Any]] = {}
+    for job in plan_jobs(Path("."), recipe, spec):
+        if job.sweep is None and not job.seed and (job.method.name == "dapo"
+                                                   or job.variant in variants):
+            continue
+        extra += 1
+        point = f" [{job.sweep.key}={job.sweep.text}]" if job.sweep else ""
+        source = rows
+        if job.sweep is not None and job.recipe == recipe and not job.seed:
+            continue  # the main line itself, evaluated under the point's name
+        if job.sweep is not None and job.recipe != recipe:
+            if point not in sweep_plans:
+                sweep_plans[point] = make_plan(table, alias, job.recipe.model_copy(
+                    update={"iterations": 1}), variants=[], **kwargs)
+                first = STAGES.index(first_stage(job.sweep.key))
+                for row in sweep_plans[point]["stages"]:  # run once for all its seeds
+                    if row["stage"] != "policy" and STAGES.index(row["stage"]) >= first:
+                        add(**{**row, "stage": row["stage"] + point})
+            source = {r["stage"]: r for r in sweep_plans[point]["stages"]}
+        for stage, _ in job.method.stages:
+            if job.seed and stage not in job.method.seeded:
+                continue
+            if job.sweep is not None and stage != "policy":
+                continue  # the point's own advantages and ref_logps are counted above
+            name = f"{stage}-{job.variant}" if job.variant else stage
+            if name + point in counted:
+                continue
+            counted.add(name + point)
+            like = source.get(stage) or rows.get(stage) or {}
+            add(**{**{k: v for k, v in like.items() if k not in ("stage",)}, "iteration": 1,
+                   "stage": name + point})
+    return extra
 
 
 def render_plan(plan: dict[str, Any]) -> str:

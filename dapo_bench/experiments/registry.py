@@ -51,6 +51,18 @@ class Experiment:
     smoke_eval_limit: int | None = 5
     # (recipe, data_dir) -> a policy step hook for a validation curve, or None.
     validation: Callable[[Any, Path | None], Any] | None = None
+    # Training methods of iteration 1 (default: dapo and the variants above), sweeps
+    # (KEY -> "V1,V2,..."), training seeds; --variants, --sweep and --seeds override them.
+    # The smoke sweeps and seeds replace them under --smoke.
+    methods: tuple[str, ...] = ()
+    sweeps: dict[str, str] = field(default_factory=dict)
+    seeds: int = 1
+    smoke_sweeps: dict[str, str] | None = None
+    smoke_seeds: int | None = None
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        return self.methods or ("dapo", *self.variants)
 
 
 def _ensure_loaded() -> None:

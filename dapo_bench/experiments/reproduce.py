@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from dapo_bench.config import Recipe
+from dapo_bench.experiments.baselines import Job, Spec
 from dapo_bench.experiments.registry import Experiment
 from dapo_bench.experiments.report import experiment_report
 from dapo_bench.generation import engines
 from dapo_bench.jsonio import atomic_write_json, atomic_write_text
-from dapo_bench.pipeline import advantages, policy, ref_logps
-from dapo_bench.pipeline.chain import run_all, run_stage
+from dapo_bench.pipeline.chain import run_all
 from dapo_bench.pipeline.context import StageContext
 from dapo_bench.pipeline.runner import RunDir
 from dapo_bench.report.curves import record_results_dir
@@ -46,7 +46,7 @@ class Timer:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    name: str  # store name: NAME, NAME+dapo, NAME+dapo-iter2, NAME+dapo-<variant>
+    name: str  # store name: NAME, NAME+dapo, NAME+dapo-iter2, NAME+<method>[-<sweep>][-seed<k>]
     path: str
     fingerprint: str | None  # the policy stage's fingerprint (None: the base checkpoint)
     label: str  # what provenance records: the recipe's base model, or a run-relative path
@@ -146,9 +146,33 @@ def evaluate_models(experiment: Experiment, recipe: Recipe, models: list[Trained
             shared.close()
 
 
+def default_spec(experiment: Experiment, recipe: Recipe, smoke: bool = False) -> Spec:
+    """What the experiment declares: its methods (DAPO and its labelled variants by default),
+    sweeps and seeds (the smoke ones under ``smoke``)."""
+    from dapo_bench.experiments.baselines import make_spec, parse_sweeps
+
+    sweeps = experiment.smoke_sweeps if smoke and experiment.smoke_sweeps is not None \
+        else experiment.sweeps
+    seeds = experiment.smoke_seeds if smoke and experiment.smoke_seeds is not None \
+        else experiment.seeds
+    return make_spec(experiment.method_names,
+                     parse_sweeps([f"{k}={v}" for k, v in sweeps.items()], recipe), seeds)
+
+
+def job_model(job: Job, run_dir: Path, base: str) -> TrainedModel:
+    """The model a baseline job trained, named by the naming rule."""
+    ctx = job.context(progress=False)
+    where = job.root.relative_to(run_dir)
+    prefix = "<run>" if str(where) == "." else f"<run>/{where.as_posix()}"
+    stage = ctx._name("policy")
+    return TrainedModel(job.store_name(base), str(ctx.dir("policy") / "model"),
+                        ctx.require("policy").fingerprint, f"{prefix}/iter1/{stage}/model")
+
+
 def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir: Path, *,
               data_dir: Path | None = None, eval_limit: int | None = None,
-              progress: bool = True, say: Callable[[str], None] = print) -> dict[str, Any]:
+              progress: bool = True, say: Callable[[str], None] = print,
+              spec: Spec | None = None) -> dict[str, Any]:
     """Train, evaluate and report one recipe; return the report (markdown and summary).
 
     The report goes to ``report.md`` and ``summary.json`` in the results root (with the
@@ -160,29 +184,39 @@ def reproduce(experiment: Experiment, recipe: Recipe, run_dir: Path, results_dir
     tracker = open_tracker(recipe, run_dir)
     try:
         return _reproduce(experiment, recipe, run, results_dir, data_dir=data_dir,
-                          eval_limit=eval_limit, progress=progress, say=say, tracker=tracker)
+                          eval_limit=eval_limit, progress=progress, say=say, tracker=tracker,
+                          spec=spec)
     finally:
         tracker.close()
 
 
 def _reproduce(experiment: Experiment, recipe: Recipe, run: RunDir, results_dir: Path, *,
                data_dir: Path | None, eval_limit: int | None, progress: bool,
-               say: Callable[[str], None], tracker: Tracker) -> dict[str, Any]:
+               say: Callable[[str], None], tracker: Tracker, spec: Spec | None
+               ) -> dict[str, Any]:
+    run_dir = run.root
     timer = Timer()
     engines.stats.update(started=0, reloaded=0, reused=0)  # this recipe's, in its summary
     hook = experiment.validation(recipe, data_dir) if experiment.validation else None
     with timer("dapo (all iterations)"):
         run_all(recipe, run.root, progress=progress, step_hook=hook, tracker=tracker)
-    for name, source in experiment.variants.items():
-        variant = recipe.model_copy(update={"advantages": recipe.advantages.model_copy(
-            update={"source": source})})
-        ctx = StageContext(run, variant, 1, progress=progress, variant=name, tracker=tracker)
-        with timer(f"variant {name}"):
-            for stage in (advantages.STAGE, ref_logps.STAGE, policy.STAGE):
-                run_stage(ctx, stage, hook)
+    from dapo_bench.experiments.baselines import plan_jobs, run_jobs
 
-    variants = list(experiment.variants)
+    spec = spec or default_spec(experiment, recipe)
+    jobs = plan_jobs(run_dir, recipe, spec)
+    run_jobs(jobs, run_dir, progress=progress, hook=hook, timer=timer, base=base_name(recipe),
+             tracker=tracker)
+
+    # The report's advantage variants: the DAPO family's first seeds (NAME+dapo-<variant>).
+    variants = [j.variant for j in jobs if j.sweep is None and not j.seed and j.variant
+                and j.method.store_tag == f"dapo-{j.variant}"]
     models = trained_models(run, recipe, variants)
+    known = {m.name for m in models}
+    for job in jobs:
+        model = job_model(job, run_dir, base_name(recipe))
+        if model.name not in known:
+            models.append(model)
+            known.add(model.name)
     limit = eval_limit if eval_limit is not None else recipe.eval.limit
     evaluate_models(experiment, recipe, models, results_dir, data_dir=data_dir, limit=limit,
                     progress=progress, timer=timer, say=say)
@@ -220,6 +254,12 @@ def _reproduce(experiment: Experiment, recipe: Recipe, run: RunDir, results_dir:
 
         plot_training_curves(curves, results_dir / "training_curve.png")
     tag = f"-{recipe.model}" if len(experiment.models) > 1 and recipe.model else ""
+    if not spec.is_plain(experiment.method_names):
+        from dapo_bench.report.baselines import write_baselines_report
+
+        report["baselines"] = write_baselines_report(
+            store, results_dir, base_name(recipe), jobs, benches, title, tag)
+        report["markdown"] += "\n" + report["baselines"]["markdown"]
     atomic_write_text(results_dir / f"report{tag}.md", report["markdown"])
     record_results_dir(run, results_dir, tag)
     atomic_write_json(results_dir / f"summary{tag}.json", report["summary"])

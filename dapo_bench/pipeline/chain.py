@@ -41,18 +41,31 @@ TRAINER_STAGES = ("critic", "policy")  # run on every rank under `accelerate lau
 
 def run_stage(ctx: StageContext, stage: str, step_hook: policy.StepHook | None = None
               ) -> Manifest:
-    """One stage. Under a launcher, trainer stages run on every rank; the others on the main
-    process while the other ranks wait, then read its manifest."""
+    """One DAPO stage (see :func:`execute_stage`)."""
     if stage not in STAGE_FUNCTIONS:
         raise UserInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+
+    def call() -> Manifest:
+        if stage == "policy":
+            return policy.run(ctx, step_hook=step_hook)
+        return STAGE_FUNCTIONS[stage](ctx)
+
+    return execute_stage(ctx, stage, call, trainer=stage in TRAINER_STAGES)
+
+
+def execute_stage(ctx: StageContext, stage: str, call: Callable[[], Manifest], *,
+                  trainer: bool) -> Manifest:
+    """Run ``call`` (the stage ``stage`` of ``ctx``). Under a launcher, trainer stages run on
+    every rank; the others on the main process while the other ranks wait, then read its
+    manifest. The main process times it, sends the figures of a stage that ran (not one that
+    was skipped) to the tracker, and prints its summary."""
     started = time.perf_counter()
     before = ctx.manifest(stage) if launch.is_main() else None
-    if stage in TRAINER_STAGES or launch.is_main():
-        manifest = policy.run(ctx, step_hook=step_hook) if stage == "policy" else \
-            STAGE_FUNCTIONS[stage](ctx)
+    manifest = call() if trainer or launch.is_main() else None
     launch.wait()
     if not launch.is_main():
-        return manifest if stage in TRAINER_STAGES else ctx.require(stage)
+        return manifest if manifest is not None else ctx.require(stage)
+    assert manifest is not None
     with (ctx.run.root / TIMINGS).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"iteration": ctx.iteration, "stage": stage, "variant": ctx.variant,
                               "seconds": round(time.perf_counter() - started, 2)}) + "\n")

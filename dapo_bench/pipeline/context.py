@@ -30,6 +30,9 @@ class StageContext:
     variant: str = ""
     # Where the stages' figures and the trainers' curves go (None: nowhere).
     tracker: Any = field(default=None, repr=False)
+    # Stages read from another stored name: a training seed's policy reads the advantages
+    # and reference log-probs of its method's first seed (``dapo_bench.experiments.baselines``).
+    aliases: dict[str, str] = field(default_factory=dict)
     _pool: Any = field(default=None, repr=False)
     _pool_model: str | None = field(default=None, repr=False)
     _problems: list[Problem] | None = field(default=None, repr=False)
@@ -51,6 +54,8 @@ class StageContext:
         return self.run.require(self.iteration - 1, "policy").fingerprint
 
     def _name(self, stage: str) -> str:
+        if stage in self.aliases:
+            return self.aliases[stage]
         return f"{stage}-{self.variant}" if self.variant and stage in VARIANT_STAGES else stage
 
     def dir(self, stage: str) -> Path:

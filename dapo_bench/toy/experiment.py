@@ -59,3 +59,18 @@ register_experiment(Experiment(
     variant_labels={"mc": "Monte-Carlo advantages",
                     "shuffled": "shuffled advantages (control)"},
     smoke_overrides=None, smoke_eval_limit=50, validation=validation_hook))
+
+# The toy's comparison of methods on the same iteration-1 artifacts (issue 18): every method,
+# three training seeds, and DAPO swept over beta and the Monte-Carlo completions per state.
+# --smoke: two seeds and one beta point, on the smoke recipe (the tests run it).
+register_experiment(Experiment(
+    name="toy-baselines", models=(TOY_BASE,), recipe_path=toy_recipe,
+    description="the toy's methods, seeds and sweeps on the same iteration-1 artifacts",
+    title="Toy baselines (held-out test split)",
+    eval_modes=(GREEDY, sampled(SAMPLE_K)), variants={"mc": "mc", "shuffled": "shuffled"},
+    variant_labels={"mc": "Monte-Carlo advantages",
+                    "shuffled": "shuffled advantages (control)"},
+    methods=("dapo", "rft", "outcome-dpo", "outcome-advantage", "mc", "shuffled"),
+    sweeps={"policy.beta": "0.02,0.05,0.1,0.2", "mc.n_completions": "4,8,16"}, seeds=3,
+    smoke_sweeps={"policy.beta": "0.05"}, smoke_seeds=2,
+    smoke_overrides=None, smoke_eval_limit=50, validation=None))

@@ -198,24 +198,47 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_rerun_resumes(tmp_path: Pat
                             text=True)
     log = run / "iter1" / "mc" / "items.jsonl"
     try:
-        deadline = time.monotonic() + 300
+        # A second writer while the first holds the lock: refused, naming it.
+        deadline = time.monotonic() + 300  # bounds the wait; nothing is asserted on time
+        while time.monotonic() < deadline and proc.poll() is None and \
+                not (run / LOCK_NAME).is_file():
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before a second writer could try"
+        second = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+        assert second.returncode == 2 and f"pid {proc.pid}" in second.stderr, second.stderr
+        # Ctrl-C mid-run (once Monte-Carlo has logged items, if it has not finished yet).
         while time.monotonic() < deadline and proc.poll() is None:
             if log.is_file() and log.read_text().count("\n") >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        second = subprocess.run(cmd, capture_output=True, text=True, env=_env())
-        assert second.returncode == 2 and f"pid {proc.pid}" in second.stderr, second.stderr
-
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=300)
     finally:
         _stop(proc)
     assert proc.returncode == 130, stderr
-    kept = log.read_text().count("\n")
-    assert f"interrupted: kept 2 finished stage(s) and the {kept} item(s) logged so far in " \
-           f"{run}; run the same command to resume" in stderr
+    # The line says what the run directory holds now, whichever stage the signal reached.
+    manifests = sorted(run.glob("iter*/*/manifest.json"))
+    unfinished = [d for d in run.glob("iter*/*") if d.is_dir() and (d / "items.jsonl").is_file()
+                  and not (d / "manifest.json").exists()]
+    kept = sum((d / "items.jsonl").read_text().count("\n") for d in unfinished)
+    assert f"interrupted: kept {len(manifests)} finished stage(s) and the {kept} item(s) " \
+           f"logged so far in {run}; run the same command to resume" in stderr
+    assert len(manifests) >= 2  # rollouts and states at least
     assert "Traceback" not in stderr and "Aborted!" not in stderr
+    assert not (run / LOCK_NAME).exists()
+    kept_items = read_jsonl(log, tolerate_torn_tail=True)
+    finished = {path: path.stat().st_mtime_ns for path in manifests}
+
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    assert done.returncode == 0, done.stderr
+    for path, mtime in finished.items():  # finished stages are skipped, not redone
+        assert path.stat().st_mtime_ns == mtime, path
+    items = read_jsonl(log)
+    ids = [r["id"] for r in items]
+    assert len(ids) == len(set(ids)), "an item twice"
+    assert all(record in items for record in kept_items)
+    assert (run / "iter1" / "policy" / "manifest.json").is_file()
     assert not (run / LOCK_NAME).exists()
     kept_items = read_jsonl(log, tolerate_torn_tail=True)
     finished = {stage: (run / "iter1" / stage / "manifest.json").stat().st_mtime_ns

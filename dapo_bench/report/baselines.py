@@ -137,10 +137,9 @@ def render(summary: dict[str, Any], title: str) -> str:
 
 def plot_baselines(summary: dict[str, Any], out_dir: Path, tag: str = "") -> list[Path]:
     """A bar chart of the methods and one accuracy curve per swept field."""
-    import matplotlib
+    from dapo_bench.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     written = []
     benches = list(summary)
@@ -161,11 +160,7 @@ def plot_baselines(summary: dict[str, Any], out_dir: Path, tag: str = "") -> lis
         ax.set_ylabel("accuracy (%), mean over seeds, 95% CI")
         ax.set_title("Methods trained on the same iteration-1 artifacts")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"baselines-methods{tag}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out_dir / f"baselines-methods{tag}.png"))
     keys = {r["key"] for b in summary.values() for r in b["arms"].values() if r["key"]}
     for key in sorted(keys):
         fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
@@ -181,11 +176,7 @@ def plot_baselines(summary: dict[str, Any], out_dir: Path, tag: str = "") -> lis
         ax.set_title(f"DAPO against {key}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"baselines-{key.rsplit('.', 1)[-1]}{tag}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out_dir / f"baselines-{key.rsplit('.', 1)[-1]}{tag}.png"))
     return written
 
 

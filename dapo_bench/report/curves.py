@@ -60,10 +60,9 @@ def render_curves(root: Path, out: Path, tag: str = "") -> list[Path]:
             hists.setdefault(f"{base_stage(stage)}_{metric}", {})[_label(iteration, stage)] = \
                 values
 
-    import matplotlib
+    from dapo_bench.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -81,9 +80,5 @@ def render_curves(root: Path, out: Path, tag: str = "") -> list[Path]:
         ax.set_title(f"{stage}: {metric.replace('_', ' ')}")
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        path = out / f"{key}{tag}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out / f"{key}{tag}.png"))
     return written

@@ -8,6 +8,7 @@ validation curve of greedy accuracy over policy training steps.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def validation_hook(recipe: Any, data_dir: Path | None) -> Any:
     return hook
 
 
-register_experiment(Experiment(
+TOY = register_experiment(Experiment(
     name="toy", models=(TOY_BASE,), recipe_path=toy_recipe,
     description="synthetic arithmetic on a 0.9M-parameter model, two iterations, on a CPU",
     title="Toy reproduction (held-out test split)",
@@ -63,14 +64,10 @@ register_experiment(Experiment(
 # The toy's comparison of methods on the same iteration-1 artifacts (issue 18): every method,
 # three training seeds, and DAPO swept over beta and the Monte-Carlo completions per state.
 # --smoke: two seeds and one beta point, on the smoke recipe (the tests run it).
-register_experiment(Experiment(
-    name="toy-baselines", models=(TOY_BASE,), recipe_path=toy_recipe,
+register_experiment(replace(
+    TOY, name="toy-baselines",
     description="the toy's methods, seeds and sweeps on the same iteration-1 artifacts",
     title="Toy baselines (held-out test split)",
-    eval_modes=(GREEDY, sampled(SAMPLE_K)), variants={"mc": "mc", "shuffled": "shuffled"},
-    variant_labels={"mc": "Monte-Carlo advantages",
-                    "shuffled": "shuffled advantages (control)"},
     methods=("dapo", "rft", "outcome-dpo", "outcome-advantage", "mc", "shuffled"),
     sweeps={"policy.beta": "0.02,0.05,0.1,0.2", "mc.n_completions": "4,8,16"}, seeds=3,
-    smoke_sweeps={"policy.beta": "0.05"}, smoke_seeds=2,
-    smoke_overrides=None, smoke_eval_limit=50, validation=None))
+    smoke_sweeps={"policy.beta": "0.05"}, smoke_seeds=2, validation=None))

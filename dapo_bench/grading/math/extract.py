@@ -114,10 +114,16 @@ def _leading_math(rest: str) -> str | None:
     return None
 
 
-def _answer_is(text: str) -> str | None:
+def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The last of ``pattern``'s matches in ``text`` (one linear scan), or None."""
     last = None
-    for m in _ANSWER_IS_RE.finditer(text):
-        last = m
+    for last in pattern.finditer(text):  # noqa: B007 - the loop variable is the result
+        pass
+    return last
+
+
+def _answer_is(text: str) -> str | None:
+    last = _last_match(_ANSWER_IS_RE, text)
     if last is None:
         return None
     rest = text[last.end():]
@@ -131,9 +137,7 @@ def _answer_is(text: str) -> str | None:
 
 def last_number(text: str) -> str | None:
     """The last number in ``text``, thousands commas removed (GSM8K convention)."""
-    last = None
-    for m in _NUMBER_RE.finditer(GROUP_SEP_RE.sub("", text)):
-        last = m
+    last = _last_match(_NUMBER_RE, GROUP_SEP_RE.sub("", text))
     if last is None:
         return None
     token = last.group()
@@ -196,9 +200,7 @@ def last_math(text: str) -> str | None:
 
 def last_time(text: str) -> str | None:
     """The last time of day in ``text`` ("at 7:45 a.m."), for a gold that is one."""
-    last = None
-    for m in _TIME_RE.finditer(text):
-        last = m
+    last = _last_match(_TIME_RE, text)
     if last is None:
         return None
     return last.group(1) + (f" {last.group(2).lower()}m" if last.group(2) else "")

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from dapo_bench.environment import cpu_description
 from dapo_bench.testing import output_agreement
 
 
@@ -29,6 +30,7 @@ def main() -> None:
     run = args.run or Path(tempfile.mkdtemp(prefix="toy-bench-")) / "run"
     cmd = [sys.executable, "-m", "dapo_bench.cli", "reproduce", "toy", "--run", str(run),
            "--no-progress", *(["--smoke"] if args.smoke else [])]
+    print(f"CPU: {cpu_description()}")
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     total = time.perf_counter() - started

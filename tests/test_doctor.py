@@ -54,3 +54,16 @@ def test_exit_code_contract() -> None:
         EXIT_SOME_TABLES
     assert exit_code({"toy": bad, "table1": ok, "table2": ok, "table3": ok}) == EXIT_NO_TOY
     assert 2 not in (EXIT_ALL, EXIT_SOME_TABLES, EXIT_NO_TOY)  # 2 is bad input
+
+
+def test_cpu_description_names_the_vector_extensions_and_a_capability_cap(monkeypatch
+                                                                          ) -> None:
+    from dapo_bench.environment import cpu_description
+
+    flags = Path("/proc/cpuinfo").read_text().split()
+    text = cpu_description()
+    assert text.endswith(f"{os.cpu_count()} cores")
+    assert ("avx2" in text) == ("avx2" in flags)
+    assert ("avx512f" in text) == ("avx512f" in flags)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    assert "ATEN_CPU_CAPABILITY=avx2" in cpu_description()

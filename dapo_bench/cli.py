@@ -137,7 +137,7 @@ def _add_subcommands() -> None:
     import importlib
 
     for name in ("grade", "evaluate", "train", "reproduce", "export", "data", "doctor",
-                 "report"):
+                 "report", "pack"):
         module_name = f"dapo_bench.commands.{name}"
         try:
             module = importlib.import_module(module_name)

@@ -8,6 +8,7 @@ malformed line anywhere else with the file and line number.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -62,28 +63,38 @@ def iter_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = False
     """Yield ``(line_number, object)`` for each non-blank line.
 
     With ``tolerate_torn_tail`` a final line without a newline that fails to parse is skipped:
-    it is the trace of a crash during an append, and the item it held is simply redone.
+    it is the trace of a crash during an append, and the item it held is simply redone. A
+    ``.gz`` file is read through gzip (results stored in a repository keep their samples packed).
     """
     p = Path(path)
     try:
-        handle = p.open("r", encoding="utf-8")
+        handle = (gzip.open(p, "rt", encoding="utf-8") if p.suffix == ".gz"  # noqa: SIM115
+                  else p.open("r", encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DataError(p, "file not found") from exc
     with handle:
-        for lineno, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                if tolerate_torn_tail and not raw.endswith("\n"):
-                    return
-                raise DataError(p, f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                line=lineno) from exc
-            if not isinstance(obj, dict):
-                raise DataError(p, f"expected a JSON object, got {type(obj).__name__}",
-                                line=lineno)
-            yield lineno, obj
+        try:
+            yield from _parse_lines(p, handle, tolerate_torn_tail)
+        except (OSError, EOFError) as exc:  # a corrupt or truncated gzip stream
+            raise DataError(p, f"unreadable: {exc}") from exc
+
+
+def _parse_lines(p: Path, handle: Iterable[str], tolerate_torn_tail: bool
+                 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    for lineno, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            if tolerate_torn_tail and not raw.endswith("\n"):
+                return
+            raise DataError(p, f"invalid JSON: {exc.msg} (column {exc.colno})",
+                            line=lineno) from exc
+        if not isinstance(obj, dict):
+            raise DataError(p, f"expected a JSON object, got {type(obj).__name__}",
+                            line=lineno)
+        yield lineno, obj
 
 
 def read_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = False

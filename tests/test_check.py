@@ -100,3 +100,15 @@ def test_nothing_in_common_exits_2(tmp_path: Path) -> None:
     code, out = _check(tmp_path / "a", tmp_path / "b")
     assert code == 2 and "no (model, benchmark)" in out
     assert _check(tmp_path / "a", tmp_path / "missing")[0] == 2
+
+
+def test_packed_baseline_still_pairs_samples_and_catches_a_regression(tmp_path: Path) -> None:
+    """A results root stored packed (`dapo-bench pack`) is read like a plain one: the check
+    still pairs the samples (McNemar), against a plain current root."""
+    _write(tmp_path / "a", [True] * 60 + [False] * 40)
+    packed = CliRunner().invoke(main, ["pack", str(tmp_path / "a")])
+    assert packed.exit_code == 0 and "packed 1 per-sample file" in packed.output, packed.output
+    assert not (tmp_path / "a" / "m" / "gsm8k.samples.jsonl").exists()
+    _write(tmp_path / "b", [False] * 20 + [True] * 40 + [False] * 40)
+    code, out = _check(tmp_path / "a", tmp_path / "b")
+    assert code == 1 and "McNemar (-20/+0)" in out, out

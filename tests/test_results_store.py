@@ -18,7 +18,9 @@ from dapo_bench.report.results import (
     ResultsStore,
     SampleRecord,
     current_provenance,
+    load_model_samples,
     load_result,
+    pack_samples,
     prompt_hash,
     variant_name,
 )
@@ -130,3 +132,33 @@ def test_appender_drops_torn_tail(tmp_path: Path) -> None:
     with JsonlAppender(path) as log:
         log.write({"id": 3})
     assert read_jsonl(path) == [{"id": 1}, {"id": 2}, {"id": 3}]
+
+
+def test_packed_samples_round_trip_and_a_rewrite_drops_the_packed_copy(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    samples = _samples([True, False, True])
+    result = BenchmarkResult(model="m", benchmark="math", metrics={"accuracy": 200 / 3}, n=3,
+                             n_correct=2)
+    store.write(result, samples)
+    packed = pack_samples(tmp_path)
+    assert packed == [tmp_path / "m" / "math.samples.jsonl.gz"]
+    assert store.read("m", "math").samples == "math.samples.jsonl.gz"
+    assert store.read_samples(store.read("m", "math")) == samples
+    assert load_model_samples(tmp_path / "m", "math") == samples
+    first = packed[0].read_bytes()
+    assert pack_samples(tmp_path) == []  # idempotent
+    store.write(result, samples)  # a rerun writes plain samples again
+    assert not packed[0].exists()
+    pack_samples(tmp_path)
+    assert packed[0].read_bytes() == first  # no time or name in the gzip header
+
+
+def test_corrupt_packed_samples_name_the_file(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    store.write(BenchmarkResult(model="m", benchmark="math", metrics={"accuracy": 100.0}),
+                _samples([True] * 50))
+    (path,) = pack_samples(tmp_path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DataError, match="unreadable") as info:
+        store.read_samples(store.read("m", "math"))
+    assert str(path) in str(info.value)

@@ -3,7 +3,8 @@
 Layout under a results root::
 
     <root>/<model>/<benchmark>.json          BenchmarkResult
-    <root>/<model>/<benchmark>.samples.jsonl SampleRecord per line (optional)
+    <root>/<model>/<benchmark>.samples.jsonl SampleRecord per line (optional; `.jsonl.gz`
+                                             once packed by :func:`pack_samples`)
 
 A model's DAPO descendants are stored as sibling models named by :func:`variant_name`
 (``Qwen2.5-Math-7B-Instruct+dapo``, ``...+dapo-iter2``), so the table renderer can pair them.
@@ -12,9 +13,11 @@ A model's DAPO descendants are stored as sibling models named by :func:`variant_
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import hashlib
 import importlib.metadata
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from dapo_bench.jsonio import atomic_write_json, atomic_write_jsonl, iter_jsonl,
 SCHEMA_VERSION = 1
 RESULT_SUFFIX = ".json"
 SAMPLES_SUFFIX = ".samples.jsonl"
+PACKED_SUFFIX = ".gz"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 
 
@@ -163,14 +167,9 @@ class ResultsStore:
         if samples is not None:
             sp = self.samples_path(result.model, result.benchmark)
             atomic_write_jsonl(sp, (s.model_dump() for s in samples))
+            sp.with_name(sp.name + PACKED_SUFFIX).unlink(missing_ok=True)  # a stale packed copy
             result = result.model_copy(update={"samples": sp.name})
-        # Fields added later are left out while unset, so results that lack them are written
-        # byte for byte as before (the stored ones are compared as files).
-        unset: dict[str, Any] = {f: True for f in ("pass_at_k", "maj_at_k")
-                                 if getattr(result, f) is None}
-        if result.provenance.math_policy is None:
-            unset["provenance"] = {"math_policy"}
-        atomic_write_json(path, result.model_dump(mode="json", exclude=unset))
+        _write_result(path, result)
         return path
 
     def read(self, model: str, benchmark: str) -> BenchmarkResult:
@@ -216,14 +215,52 @@ def load_result(path: Path) -> BenchmarkResult:
     return result
 
 
+def _write_result(path: Path, result: BenchmarkResult) -> None:
+    # Fields added later are left out while unset, so results that lack them are written
+    # byte for byte as before (the stored ones are compared as files).
+    unset: dict[str, Any] = {f: True for f in ("pass_at_k", "maj_at_k")
+                             if getattr(result, f) is None}
+    if result.provenance.math_policy is None:
+        unset["provenance"] = {"math_policy"}
+    atomic_write_json(path, result.model_dump(mode="json", exclude=unset))
+
+
+def pack_samples(root: str | Path) -> list[Path]:
+    """Gzip every result's per-sample file under ``root`` and point the result at the packed
+    copy; returns the packed files. For results kept in a repository: a toy model's samples
+    shrink about 15-fold, and every reader takes either form. Idempotent; the gzip header
+    carries no time or name, so packing the same samples twice gives the same bytes."""
+    store = ResultsStore(root)
+    packed: list[Path] = []
+    for result in store.results().values():
+        if result.samples is None or result.samples.endswith(PACKED_SUFFIX):
+            continue
+        plain = store.root / result.model / result.samples
+        if not plain.is_file():
+            raise DataError(plain, "per-sample file named by the result does not exist")
+        target = plain.with_name(plain.name + PACKED_SUFFIX)
+        tmp = target.with_name(f".{target.name}.tmp")
+        with plain.open("rb") as src, tmp.open("wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
+            shutil.copyfileobj(src, out)
+        tmp.replace(target)
+        _write_result(store.result_path(result.model, result.benchmark),
+                      result.model_copy(update={"samples": target.name}))
+        plain.unlink()
+        packed.append(target)
+    return packed
+
+
 def load_model_samples(model_dir: str | Path, benchmark: str) -> list[SampleRecord]:
     """The stored samples of ``benchmark`` under one model's results folder, or one clear line
     naming what that folder does hold (the exporters for other tools read them)."""
     model_dir = Path(model_dir)
-    path = model_dir / f"{benchmark}.samples.jsonl"
+    path = model_dir / f"{benchmark}{SAMPLES_SUFFIX}"
+    if not path.is_file() and path.with_name(path.name + PACKED_SUFFIX).is_file():
+        path = path.with_name(path.name + PACKED_SUFFIX)
     if not path.is_file():
-        have = sorted(p.name.removesuffix(".samples.jsonl")
-                      for p in model_dir.glob("*.samples.jsonl")) if model_dir.is_dir() else []
+        have = sorted(p.name.split(SAMPLES_SUFFIX)[0]
+                      for p in model_dir.glob(f"*{SAMPLES_SUFFIX}*")) if model_dir.is_dir() else []
         raise UserInputError(f"no stored samples of {benchmark!r} at {path}"
                              + (f" (this model has: {', '.join(have)})" if have else ""))
     return load_samples(path)

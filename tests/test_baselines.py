@@ -4,6 +4,7 @@ artifacts, whose report is recomputed here from the stored samples."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -150,10 +151,47 @@ def test_sweep_values_are_checked_against_the_schema() -> None:
 def _pooled(store: ResultsStore, names: list[str], bench: str) -> dict[str, float]:
     outcomes: dict[str, list[bool]] = {}
     for name in names:
-        for line in (store.root / name / f"{bench}.samples.jsonl").read_text().splitlines():
+        path = store.root / name / str(store.read(name, bench).samples)
+        text = (gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz"
+                else path.read_text())
+        for line in text.splitlines():
             record = json.loads(line)
             outcomes.setdefault(record["id"].split("#")[0], []).append(record["correct"])
     return {k: sum(v) / len(v) for k, v in outcomes.items()}
+
+
+def _sign_test(new: dict[str, float], against: dict[str, float]) -> tuple[float, float]:
+    diffs = [new[i] - against[i] for i in against]
+    pos, neg = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
+    return (100 * sum(diffs) / len(diffs),
+            1.0 if pos + neg == 0 else binomtest(pos, pos + neg, 0.5).pvalue)
+
+
+STORED = REPO / "results" / "toy-baselines"
+
+
+def test_the_stored_toy_comparison_is_what_its_samples_say() -> None:
+    """`results/toy-baselines/` (the full comparison, samples packed): every method and sweep
+    point of both evaluations has 3 seeds, and its accuracy, delta and p-value against DAPO
+    are recomputed here from the stored samples."""
+    store = ResultsStore(STORED)
+    summary = json.loads((STORED / "baselines.json").read_text())
+    assert set(summary) == {"toy_arith greedy", "toy_arith sampled (T=1, k=4)"}
+    for section in summary.values():
+        bench, arms = section["benchmark"], section["arms"]
+        assert set(method_names()) <= set(arms)
+        assert {"dapo policy.beta=0.02", "dapo policy.beta=0.2", "dapo mc.n_completions=4",
+                "dapo mc.n_completions=16"} <= set(arms)
+        dapo = _pooled(store, arms["dapo"]["models"], bench)
+        for label, row in arms.items():
+            assert len(row["models"]) == 3, label
+            pooled = _pooled(store, row["models"], bench)
+            assert len(pooled) == 1000
+            assert row["accuracy"] == pytest.approx(100 * sum(pooled.values()) / 1000)
+            if label != "dapo":
+                delta, p = _sign_test(pooled, dapo)
+                assert row["vs_dapo"]["delta"] == pytest.approx(delta), label
+                assert row["vs_dapo"]["p_value"] == pytest.approx(p), label
 
 
 @pytest.mark.slow
@@ -210,10 +248,8 @@ def test_toy_baselines_smoke_from_the_smoke_runs_artifacts(toy_smoke: SmokeRun,
         pooled = _pooled(store, seeds, bench)
         assert row["accuracy"] == pytest.approx(100 * sum(pooled.values()) / len(pooled))
         for against, key in ((base, "vs_base"), (dapo, "vs_dapo")):
-            diffs = [pooled[i] - against[i] for i in against]
-            assert row[key]["delta"] == pytest.approx(100 * sum(diffs) / len(diffs))
-            pos, neg = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
-            p = 1.0 if pos + neg == 0 else binomtest(pos, pos + neg, 0.5).pvalue
+            delta, p = _sign_test(pooled, against)
+            assert row[key]["delta"] == pytest.approx(delta)
             assert row[key]["p_value"] == pytest.approx(p)
     markdown = (results / "baselines.md").read_text()
     assert "| rft | 2 |" in markdown and "dapo policy.beta=0.05" in markdown

@@ -117,3 +117,24 @@ def test_token_prompts_match_hf_and_are_not_retokenised(engines) -> None:
     assert [g[0].token_ids for g in v] == [g[0].token_ids for g in from_text]
     cut = vllm.generate([ids[0][:-1]], params)  # the ids given are the ids used
     assert cut[0][0].token_ids != v[0][0].token_ids
+
+
+def test_on_cpu_the_engine_runs_in_this_process_and_close_gives_threads_back() -> None:
+    """On CPU no engine-core or worker process is started (their sched_yield spin competed
+    for two cores); the engine's no-op torch.set_num_threads is undone by close()."""
+    import psutil
+    import torch
+
+    original = torch.set_num_threads
+    gen = make_generator(str(cached_tiny_qwen2()), backend="vllm", dtype="float32", seed=0,
+                         max_model_len=256, kv_cache_gb=0.25)
+    try:
+        if not gen.on_cpu:
+            pytest.skip("a GPU engine keeps vLLM's own process layout")
+        assert gen.generate(["Answer:"], SamplingParams(max_new_tokens=4))[0][0].token_ids
+        names = [p.name() for p in psutil.Process().children(recursive=True)]
+        assert not [n for n in names if n.startswith("VLLM")], names
+        assert torch.set_num_threads is not original  # vLLM's binding guard, while it runs
+    finally:
+        gen.close()
+    assert torch.set_num_threads is original

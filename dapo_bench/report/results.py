@@ -16,8 +16,8 @@ import datetime as _dt
 import gzip
 import hashlib
 import importlib.metadata
+import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dapo_bench.errors import DataError, UserInputError, validated
-from dapo_bench.jsonio import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
+from dapo_bench.jsonio import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_jsonl,
+    iter_jsonl,
+    read_json,
+)
 
 SCHEMA_VERSION = 1
 RESULT_SUFFIX = ".json"
@@ -239,11 +245,10 @@ def pack_samples(root: str | Path) -> list[Path]:
         if not plain.is_file():
             raise DataError(plain, "per-sample file named by the result does not exist")
         target = plain.with_name(plain.name + PACKED_SUFFIX)
-        tmp = target.with_name(f".{target.name}.tmp")
-        with plain.open("rb") as src, tmp.open("wb") as raw, \
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
-            shutil.copyfileobj(src, out)
-        tmp.replace(target)
+        packed_bytes = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=packed_bytes, mtime=0) as out:
+            out.write(plain.read_bytes())
+        atomic_write_bytes(target, packed_bytes.getvalue())
         _write_result(store.result_path(result.model, result.benchmark),
                       result.model_copy(update={"samples": target.name}))
         plain.unlink()

@@ -41,7 +41,8 @@ def test_pathological_answers_are_false_in_bounded_time() -> None:
 
 def test_a_timeout_kills_the_worker_and_the_pool_keeps_working() -> None:
     hard = (r"\boxed{\sin^{2}(x) + \cos^{2}(x) + \tan(x)\cot(x)}", "2")
-    grades = grade_many([hard], "math", workers=1, timeout_s=0.001)
+    # No time at all: the pool polls the worker once, so the verdict cannot depend on load.
+    grades = grade_many([hard], "math", workers=1, timeout_s=0.0)
     assert grades[0].verdict == "timeout" and not grades[0].correct
     after = grade_many([hard, (r"\boxed{(x+1)^2}", "x^2+2x+1")], "math", workers=1,
                        timeout_s=600.0)
